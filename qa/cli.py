@@ -1,0 +1,121 @@
+"""The `qa` command line: thin calls into the package, one-line errors, non-zero exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from qa.errors import QAError
+from qa.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", type=Path, metavar="DIR", help="articles folder (env QA_CORPUS_DIR; default ./corpus)")
+    common.add_argument("--index", type=Path, metavar="DIR", help="index folder (env QA_INDEX_DIR; default ./index)")
+    common.add_argument("--model", help="sentence-transformers model name or folder (env QA_MODEL)")
+    parser = argparse.ArgumentParser(prog="qa", description="Ask questions about news articles; "
+                                     "answers are sentences quoted from them, with citations.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("index", parents=[common], help="build or update the index of the corpus")
+    p.add_argument("--full", action="store_true", help="rebuild everything, re-embedding all articles")
+    p.add_argument("--wait", action="store_true", help="wait for a running build instead of refusing")
+    p.add_argument("--chunk-tokens", type=int, help="token budget of a chunk (env QA_CHUNK_TOKENS; default 160)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    sub.add_parser("status", parents=[common], help="what the index holds and whether it is up to date")
+    p = sub.add_parser("ask", parents=[common], help="answer a question from the indexed articles")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=5, help="sentences to show (default 5)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, model=args.model,
+                                     chunk_tokens=getattr(args, "chunk_tokens", None))
+        return {"index": _index, "status": _status, "ask": _ask}[args.command](settings, args)
+    except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+
+
+def _embedder(settings: Settings):  # noqa: ANN202
+    from qa.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(settings.model)
+
+
+def _index(settings: Settings, args: argparse.Namespace) -> int:
+    from qa.indexing import build_index
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if args.quiet:
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, desc="embedding", unit="text", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    report = build_index(settings, _embedder(settings), full=args.full, progress=progress, wait=args.wait)
+    if bar is not None:
+        bar.close()
+    if report.full_rebuild_reason:
+        print(f"full rebuild: {report.full_rebuild_reason}")
+    for label, items in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+        for item in items:
+            print(f"{label:9} {item}")
+    for name, reason in report.skipped:
+        print(f"skipped   {name}: {reason}")
+    for name, same in report.duplicates:
+        print(f"duplicate {name}: same text as {same}, indexed once")
+    if report.build_id is None:
+        print(f"index is up to date: {report.articles} articles, {report.sentences} sentences, "
+              f"{report.chunks} chunks")
+    else:
+        print(f"built {report.build_id}: {report.articles} articles, {report.sentences} sentences, "
+              f"{report.chunks} chunks ({len(report.added)} added, {len(report.changed)} changed, "
+              f"{len(report.removed)} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped; "
+              f"{report.embedded} texts embedded in {report.seconds:.1f} s)")
+    return 0
+
+
+def _status(settings: Settings, args: argparse.Namespace) -> int:
+    from qa import store
+    from qa.indexing import corpus_fingerprint
+
+    build_dir = store.current_build_dir(settings.index_dir)
+    m = store.read_manifest(build_dir)
+    try:
+        changed = "no" if corpus_fingerprint(settings.corpus_dir) == m.corpus_fingerprint else \
+            "yes - run `qa index` to update"
+    except QAError as exc:
+        changed = f"unknown ({exc})"
+    rows = [("index", str(build_dir)), ("articles", m.articles), ("sentences", m.sentences),
+            ("chunks", m.chunks), ("model", f"{m.model} ({m.dimension} dimensions)"),
+            ("chunking", f"{m.chunk_tokens} tokens ({m.tiktoken_encoding}), {m.chunk_overlap} sentence overlap"),
+            ("vector index", m.faiss_index), ("built at", m.built_at),
+            ("corpus changed since", changed)]
+    for key, value in rows:
+        print(f"{key + ':':22} {value}")
+    return 0
+
+
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    from qa.retrieval import LiveIndex, dense_sentences
+
+    embedder = _embedder(settings)
+    snapshot = LiveIndex(settings.index_dir, settings.model).snapshot()
+    hits = dense_sentences(snapshot, embedder, args.question, k=args.k)
+    for n, hit in enumerate(hits, start=1):
+        when = hit.article.published.isoformat() if hit.article.published else "undated"
+        print(f"[{n}] {hit.text}\n    - {hit.article.title} ({when}), score {hit.score:.2f}")
+    return 0

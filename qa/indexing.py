@@ -1,0 +1,253 @@
+"""Corpus -> index, incrementally: only new or changed articles are parsed and embedded.
+
+A file whose size and modification time match the previous build is not even read; an article
+whose text is unchanged keeps its sentences, chunks and vectors. Identical texts under two names
+are indexed once. A different model or chunk setting forces a full rebuild, and the report says
+why. Bad files are reported with their reason and skipped; the build goes on, and the previous
+index stays active until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qa.articles import Article, list_corpus, read_file
+from qa.chunking import Chunk, chunk_article, tiktoken_counter
+from qa.embedding import Embedder, Progress
+from qa.errors import ArticleError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from qa.sentences import Sentence, split_sentences
+from qa.settings import Settings
+from qa import store
+
+SEGMENTER = "syntok-1"
+
+
+@dataclass
+class BuildReport:
+    build_id: str | None = None  # None: nothing changed, no new build written
+    added: list[str] = field(default_factory=list)  # article locations
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, same text as)
+    full_rebuild_reason: str | None = None
+    articles: int = 0
+    sentences: int = 0
+    chunks: int = 0
+    embedded: int = 0  # texts embedded in this build
+    seconds: float = 0.0
+
+
+@dataclass
+class _Previous:
+    manifest: store.Manifest
+    articles: dict[str, Article]
+    sentences: dict[str, list[tuple[int, Sentence]]]  # article id -> (row, sentence)
+    chunks: dict[str, list[tuple[int, Chunk]]]
+    files: dict[str, store.FileRecord]
+    sentence_vectors: np.ndarray
+    chunk_vectors: np.ndarray
+
+
+def corpus_fingerprint(corpus_dir: Path) -> str:
+    files, _ = list_corpus(corpus_dir)
+    digest = hashlib.sha256()
+    for path in files:
+        st = path.stat()
+        digest.update(f"{path.relative_to(corpus_dir).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def build_index(settings: Settings, embedder: Embedder, *, full: bool = False,
+                progress: Progress | None = None, wait: bool = False) -> BuildReport:
+    started = time.perf_counter()
+    with store.build_lock(settings.index_dir, wait=wait):
+        report = BuildReport()
+        previous = None if full else _load_previous(settings, embedder, report)
+        if full:
+            report.full_rebuild_reason = "requested (--full)"
+        articles, files = _scan(settings, previous, report)
+        _diff(articles, previous, report)
+        fingerprint = corpus_fingerprint(settings.corpus_dir)
+        up_to_date = (previous is not None and not (report.added or report.changed or report.removed)
+                      and previous.manifest.corpus_fingerprint == fingerprint)
+        if not up_to_date:
+            report.build_id = _write(settings, embedder, articles, files, previous, fingerprint,
+                                     report, progress)
+        else:
+            report.articles, report.sentences, report.chunks = (
+                previous.manifest.articles, previous.manifest.sentences, previous.manifest.chunks)
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def _load_previous(settings: Settings, embedder: Embedder, report: BuildReport) -> _Previous | None:
+    try:
+        build_dir = store.current_build_dir(settings.index_dir)
+        manifest = store.read_manifest(build_dir)
+        db = store.open_db(build_dir)
+        # The dimension belongs to the model: only load the model to check it if the model changed.
+        dimension = manifest.dimension if manifest.model == embedder.model_id else embedder.dimension
+        wanted = (store.FORMAT_VERSION, embedder.model_id, dimension,
+                  settings.tiktoken_encoding, settings.chunk_tokens, settings.chunk_overlap, SEGMENTER)
+        if manifest.settings_key() != wanted:
+            report.full_rebuild_reason = _what_changed(manifest, wanted)
+            return None
+        articles = store.read_articles(db)
+        sentences: dict[str, list[tuple[int, Sentence]]] = {}
+        for row, s in enumerate(store.read_sentences(db)):
+            sentences.setdefault(s.article_id, []).append((row, s))
+        chunks: dict[str, list[tuple[int, Chunk]]] = {}
+        for row, c in enumerate(store.read_chunks(db, articles)):
+            chunks.setdefault(c.article_id, []).append((row, c))
+        files = store.read_files(db)
+        db.close()
+        sv = store.read_vectors(build_dir, "sentences", manifest.sentences, manifest.dimension)
+        cv = store.read_vectors(build_dir, "chunks", manifest.chunks, manifest.dimension)
+        return _Previous(manifest, articles, sentences, chunks, files,
+                         sv.reconstruct_n(0, sv.ntotal), cv.reconstruct_n(0, cv.ntotal))
+    except IndexMissingError:
+        report.full_rebuild_reason = "no previous index"
+    except (IndexCorruptError, IndexMismatchError, sqlite3.DatabaseError) as exc:
+        report.full_rebuild_reason = f"previous index unusable ({exc})"
+    return None
+
+
+def _what_changed(manifest: store.Manifest, wanted: tuple[object, ...]) -> str:
+    names = ("index format", "embedding model", "embedding dimension", "tokenizer",
+             "chunk_tokens", "chunk_overlap", "sentence segmenter")
+    changes = [f"{n} {old} -> {new}" for n, old, new in zip(names, manifest.settings_key(), wanted)
+               if old != new]
+    return "settings changed: " + ", ".join(changes)
+
+
+def _scan(settings: Settings, previous: _Previous | None,
+          report: BuildReport) -> tuple[list[Article], list[store.FileRecord]]:
+    """Read the corpus (reusing unchanged files' articles); dedupe identical texts."""
+    try:
+        paths, unsupported = list_corpus(settings.corpus_dir)
+    except ArticleError as exc:
+        report.skipped.append((exc.path, exc.reason))
+        return [], []
+    report.skipped.extend((e.path, e.reason) for e in unsupported)
+    max_bytes = int(settings.max_file_mb * 1_000_000)
+    by_hash: dict[str, Article] = {}
+    files: list[store.FileRecord] = []
+    for path in paths:
+        rel = path.relative_to(settings.corpus_dir).as_posix()
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            report.skipped.append((rel, "file disappeared before it could be read"))
+            continue
+        old = previous.files.get(rel) if previous else None
+        if old and old.status != "skipped" and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns) \
+                and all(a in previous.articles for a in old.article_ids):
+            results: list[Article | ArticleError] = [previous.articles[a] for a in old.article_ids]
+        else:
+            results = read_file(path, settings.corpus_dir, max_bytes)
+        ids, reasons, status = [], [], "indexed"
+        for item in results:
+            if isinstance(item, ArticleError):
+                report.skipped.append((item.path, item.reason))
+                reasons.append(item.reason)
+            elif item.content_hash in by_hash and by_hash[item.content_hash].id != item.id:
+                report.duplicates.append((item.location, by_hash[item.content_hash].location))
+                ids.append(item.id)
+            else:
+                by_hash[item.content_hash] = item
+                ids.append(item.id)
+        if not ids:
+            status = "skipped"
+        files.append(store.FileRecord(rel, st.st_size, st.st_mtime_ns, status, "; ".join(reasons), ids))
+    return list(by_hash.values()), files
+
+
+def _diff(articles: list[Article], previous: _Previous | None, report: BuildReport) -> None:
+    old = previous.articles if previous else {}
+    new_ids = {a.id for a in articles}
+    for a in articles:
+        if a.id not in old:
+            report.added.append(a.location)
+        elif old[a.id].content_hash != a.content_hash:
+            report.changed.append(a.location)
+        else:
+            report.unchanged += 1
+    report.removed = [a.location for a in old.values() if a.id not in new_ids]
+
+
+def _write(settings: Settings, embedder: Embedder, articles: list[Article],
+           files: list[store.FileRecord], previous: _Previous | None, fingerprint: str,
+           report: BuildReport, progress: Progress | None) -> str:
+    count_tokens = tiktoken_counter(settings.tiktoken_encoding)
+    sentences: list[Sentence] = []
+    chunks: list[Chunk] = []
+    sentence_src: list[int] = []  # row in the previous build's vectors, or -1: embed it
+    chunk_src: list[int] = []
+    reusable = previous.articles if previous else {}
+    for a in articles:
+        old = reusable.get(a.id)
+        if old is not None and old.content_hash == a.content_hash and previous is not None:
+            for row, s in previous.sentences.get(a.id, []):
+                sentences.append(s)
+                sentence_src.append(row)
+            for row, c in previous.chunks.get(a.id, []):
+                chunks.append(c)
+                chunk_src.append(row)
+            continue
+        own = split_sentences(a.id, a.text)
+        own_chunks = chunk_article(a.id, a.text, own, count_tokens=count_tokens,
+                                   max_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap,
+                                   fits=embedder.fits)
+        sentences.extend(own)
+        sentence_src.extend([-1] * len(own))
+        chunks.extend(own_chunks)
+        chunk_src.extend([-1] * len(own_chunks))
+    text_of = {a.id: a.text for a in articles}
+    todo_s = [i for i, src in enumerate(sentence_src) if src < 0]
+    todo_c = [i for i, src in enumerate(chunk_src) if src < 0]
+    texts = [text_of[sentences[i].article_id][sentences[i].start:sentences[i].end] for i in todo_s]
+    texts += [chunks[i].text for i in todo_c]
+    fresh = embedder.encode(texts, batch_size=settings.batch_size, progress=progress)
+    dim = previous.manifest.dimension if previous else embedder.dimension
+    sentence_vectors = _assemble(sentence_src, todo_s, fresh[:len(todo_s)],
+                                 previous.sentence_vectors if previous else None, dim)
+    chunk_vectors = _assemble(chunk_src, todo_c, fresh[len(todo_s):],
+                              previous.chunk_vectors if previous else None, dim)
+
+    tmp = store.new_build_dir(settings.index_dir)
+    db = store.create_db(tmp)
+    store.insert_rows(db, articles, sentences, chunks, files)
+    db.close()
+    kind = store.write_vectors(tmp, "sentences", sentence_vectors)
+    store.write_vectors(tmp, "chunks", chunk_vectors)
+    build_id = tmp.name.removeprefix(".tmp-")
+    manifest = store.Manifest(
+        format_version=store.FORMAT_VERSION, build_id=build_id,
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), model=embedder.model_id, dimension=dim,
+        tiktoken_encoding=settings.tiktoken_encoding, chunk_tokens=settings.chunk_tokens,
+        chunk_overlap=settings.chunk_overlap, segmenter=SEGMENTER, articles=len(articles),
+        sentences=len(sentences), chunks=len(chunks), corpus_fingerprint=fingerprint, faiss_index=kind)
+    store.publish(settings.index_dir, tmp, manifest, keep=settings.keep_builds)
+    report.articles, report.sentences, report.chunks = len(articles), len(sentences), len(chunks)
+    report.embedded = len(texts)
+    return build_id
+
+
+def _assemble(sources: list[int], todo: list[int], fresh: np.ndarray,
+              old: np.ndarray | None, dim: int) -> np.ndarray:
+    out = np.zeros((len(sources), dim), dtype=np.float32)
+    src = np.asarray(sources, dtype=np.int64)
+    keep = np.flatnonzero(src >= 0)
+    if len(keep) and old is not None:
+        out[keep] = old[src[keep]]
+    if todo:
+        out[np.asarray(todo)] = fresh
+    return out

