@@ -57,6 +57,9 @@ class SentenceTransformerEmbedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
 
                 path = resolve_model_path(self.model_id)
                 if not Path(path).exists() and os.environ.get("HF_HUB_OFFLINE") == "1":

@@ -27,6 +27,7 @@ class Parsed:
     lines_are_paragraphs: bool | None = None
 
 
+_ENDS = (".", "!", "?", ":", ";", ",", '"', "”")
 _SEED_FIRST = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\s+(.+?)\s*$")
 _BYLINE = re.compile(r"^(?P<author>.*?)\s*(?:\(@[^)]*\))?\s*Published\s+(?P<when>[A-Z][a-z]+\.? \d{1,2}, \d{4})")
 # "Washington, (APP - UrduPoint / Pakistan Point News - 31st Oct, 2024) ..."
@@ -59,7 +60,9 @@ def parse_txt(raw: str) -> Parsed:
     lines = raw.split("\n")
     first = _SEED_FIRST.match(lines[0]) if lines else None
     if not first:
-        title = lines[0].strip() if len(lines) > 1 and len(lines[0]) < 200 else ""
+        # A short first line without closing punctuation, followed by text, is a headline.
+        head = lines[0].strip()
+        title = head if len(lines) > 1 and len(head) < 150 and not head.endswith(_ENDS) else ""
         body = "\n".join(lines[1:]) if title else raw
         return Parsed(text=body, title=title)
     published = parse_date(first.group(1))

@@ -1,0 +1,45 @@
+"""Shared fixtures: test corpora copied to tmp, the fake embedder, and the real bundled model."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from qa.settings import Settings  # noqa: E402
+from tests.fakes import FakeEmbedder  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SEED = ROOT / "corpus" / "2024-10-31-us-skorea-call-for-north-to-withdraw-troops.txt"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A writable copy of the test articles (seed article included)."""
+    target = tmp_path / "corpus"
+    shutil.copytree(DATA / "articles", target)
+    return target
+
+
+@pytest.fixture
+def settings(tmp_path: Path, corpus: Path) -> Settings:
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+
+
+@pytest.fixture
+def fake() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The bundled all-MiniLM-L6-v2, loaded once per test session (offline)."""
+    from qa.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
