@@ -68,7 +68,11 @@ def corpus_fingerprint(corpus_dir: Path) -> str:
 def build_index(settings: Settings, embedder: Embedder, *, full: bool = False,
                 progress: Progress | None = None, wait: bool = False) -> BuildReport:
     started = time.perf_counter()
+    if not settings.corpus_dir.is_dir():  # a typo'd path must not empty the index
+        raise ArticleError(str(settings.corpus_dir), "the corpus folder does not exist; create it "
+                           "and add articles, or point --corpus / QA_CORPUS_DIR at it")
     with store.build_lock(settings.index_dir, wait=wait):
+        store.remove_stale(settings.index_dir)
         report = BuildReport()
         previous = None if full else _load_previous(settings, embedder, report)
         if full:
@@ -131,11 +135,7 @@ def _what_changed(manifest: store.Manifest, wanted: tuple[object, ...]) -> str:
 def _scan(settings: Settings, previous: _Previous | None,
           report: BuildReport) -> tuple[list[Article], list[store.FileRecord]]:
     """Read the corpus (reusing unchanged files' articles); dedupe identical texts."""
-    try:
-        paths, unsupported = list_corpus(settings.corpus_dir)
-    except ArticleError as exc:
-        report.skipped.append((exc.path, exc.reason))
-        return [], []
+    paths, unsupported = list_corpus(settings.corpus_dir)
     report.skipped.extend((e.path, e.reason) for e in unsupported)
     max_bytes = int(settings.max_file_mb * 1_000_000)
     by_hash: dict[str, Article] = {}

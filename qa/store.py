@@ -119,12 +119,17 @@ def build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def remove_stale(index_dir: Path) -> None:
+    """Delete temporary builds left by a crashed or killed build (call with the build lock held)."""
+    for stale in builds_dir(index_dir).glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    (index_dir / "CURRENT.tmp").unlink(missing_ok=True)
+
+
 def new_build_dir(index_dir: Path) -> Path:
     """A fresh temporary build folder (call with the build lock held)."""
     root = builds_dir(index_dir)
     root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob(".tmp-*"):  # left by a crashed or killed build
-        shutil.rmtree(stale, ignore_errors=True)
     build_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
     path = root / f".tmp-{build_id}"
     path.mkdir()
