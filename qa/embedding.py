@@ -90,15 +90,16 @@ class SentenceTransformerEmbedder:
         total = len(texts)
         if total == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        # Batches of batches: sentence-transformers sorts each call by length, and we report
-        # progress between calls.
+        # Sorted by length over the whole call so batches pad as little as one big encode would;
+        # encoded in windows so progress can be reported between them.
+        order = sorted(range(total), key=lambda i: -len(texts[i]))
+        out = np.empty((total, self.dimension), dtype=np.float32)
         step = max(batch_size * 8, 1)
-        parts = []
         for begin in range(0, total, step):
-            part = model.encode(list(texts[begin:begin + step]), batch_size=batch_size,
-                                normalize_embeddings=True, convert_to_numpy=True,
-                                show_progress_bar=False)
-            parts.append(np.asarray(part, dtype=np.float32))
+            window = order[begin:begin + step]
+            out[window] = model.encode([texts[i] for i in window], batch_size=batch_size,
+                                       normalize_embeddings=True, convert_to_numpy=True,
+                                       show_progress_bar=False)
             if progress:
                 progress(min(begin + step, total), total)
-        return np.vstack(parts)
+        return out

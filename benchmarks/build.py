@@ -1,0 +1,160 @@
+"""Build benchmark: pipeline throughput vs a bare model.encode, one-article updates, peak memory.
+
+    python benchmarks/build.py [--sizes 1000 5000] [--out benchmarks/results/build.md]
+
+Corpora are generated: sentences of the SQuAD paragraphs in ../shared/eval plus the project's own
+test articles, sampled (fixed seed) into articles of 6-14 sentences in 2-4 paragraphs, each with
+a generated headline, date and outlet, written as seed-convention .txt files. Every phase runs in
+a fresh subprocess so its peak memory (ru_maxrss) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / "data"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def sentence_pool() -> list[str]:
+    from qa.articles import list_corpus, read_file
+    from qa.sentences import split_sentences
+
+    texts = []
+    for name in ("squad-notre-dame.json", "squad-super-bowl-50.json"):
+        data = json.loads((ROOT.parent / "shared" / "eval" / name).read_text())
+        texts += [p["context"] for d in data["data"] for p in d["paragraphs"]]
+    files, _ = list_corpus(ROOT / "tests" / "data" / "articles")
+    for f in files:
+        texts += [a.text for a in read_file(f, f.parent, 10**7) if hasattr(a, "text")]
+    return [t[s.start:s.end] for t in texts for s in split_sentences("x", t) if s.end - s.start > 20]
+
+
+def generate(n: int, target: Path) -> None:
+    if target.is_dir() and len(list(target.glob("*.txt"))) == n:
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(n)
+    pool = sentence_pool()
+    outlets = ["Example Wire", "Daily Example", "The Sample Times", "Metro Example", "World Desk"]
+    for i in range(n):
+        body = rng.sample(pool, rng.randint(6, 14))
+        body[0] = f"In report {i}, " + body[0][0].lower() + body[0][1:]
+        cuts = sorted(rng.sample(range(1, len(body)), rng.randint(1, 3)))
+        paragraphs = [" ".join(body[a:b]) for a, b in zip([0] + cuts, cuts + [len(body)])]
+        day = date(2020, 1, 1) + timedelta(days=rng.randint(0, 5 * 365))
+        title = " ".join(body[1].split()[:8]).rstrip(",.;:")
+        text = (f"date {day.isoformat()} {title}\nReporter {i % 97} Published "
+                f"{day.strftime('%B %d, %Y')} | 10:00 AM\nCity, ({outlets[i % 5]}) " + "\n".join(paragraphs) + "\n")
+        (target / f"article-{i:05d}.txt").write_text(text)
+
+
+def phase(name: str, n: int) -> dict:
+    """Run one phase in this process and return its measurements."""
+    from qa.embedding import SentenceTransformerEmbedder
+    from qa.indexing import build_index
+    from qa.settings import Settings
+
+    corpus, index = DATA / f"corpus-{n}", DATA / f"index-{n}"
+    settings = Settings(corpus_dir=corpus, index_dir=index)
+    embedder = SentenceTransformerEmbedder()
+    embedder.dimension  # load the model outside the timed part, as the running app has it loaded
+    out: dict = {"phase": name, "articles": n}
+    if name == "build":
+        t = time.perf_counter()
+        report = build_index(settings, embedder, full=True)
+        out.update(seconds=time.perf_counter() - t, sentences=report.sentences, chunks=report.chunks,
+                   embedded=report.embedded)
+    elif name == "bare":
+        from qa import store
+
+        snap = store.load_snapshot(index)
+        texts = [snap.sentence_text(r) for r in range(len(snap.sentences))] + [c.text for c in snap.chunks]
+        model = embedder._load()
+        t = time.perf_counter()
+        model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+        out.update(seconds=time.perf_counter() - t, texts=len(texts))
+    elif name == "add-one":
+        extra = corpus / "zz-added.txt"
+        extra.write_text("date 2026-11-24 Added story\nA Reporter Published November 24, 2026 | 09:00 AM\n"
+                         "City, (Example Wire) A new article arrived this morning. It has three sentences. "
+                         "The index must take it in quickly.\n")
+        t = time.perf_counter()
+        report = build_index(settings, embedder)
+        out.update(seconds=time.perf_counter() - t, added=report.added)
+        extra.unlink()
+        build_index(settings, embedder)  # back to the original corpus
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def run_phase(name: str, n: int) -> dict:
+    result = subprocess.run([sys.executable, __file__, "--phase", name, "--sizes", str(n)],
+                            capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def cli_add_one(n: int) -> float:
+    """Wall time of `qa index` in a new process after adding one article (model load included)."""
+    corpus, index = DATA / f"corpus-{n}", DATA / f"index-{n}"
+    extra = corpus / "zz-added-cli.txt"
+    extra.write_text("Added by CLI\nOne more article arrived. It is short.\n")
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "qa", "index", "--quiet", "--corpus", str(corpus), "--index",
+                    str(index)], check=True, capture_output=True)
+    seconds = time.perf_counter() - t
+    extra.unlink()
+    subprocess.run([sys.executable, "-m", "qa", "index", "--quiet", "--corpus", str(corpus), "--index",
+                    str(index)], check=True, capture_output=True)
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--phase")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "build.md")
+    args = parser.parse_args()
+    if args.phase:
+        print(json.dumps(phase(args.phase, args.sizes[0])))
+        return
+    rows = []
+    for n in args.sizes:
+        generate(n, DATA / f"corpus-{n}")
+        build = run_phase("build", n)
+        bare = run_phase("bare", n) if n == args.sizes[0] else None
+        add = run_phase("add-one", n)
+        cli = cli_add_one(n)
+        rows.append((n, build, bare, add, cli))
+        print(json.dumps({"build": build, "bare": bare, "add": add, "cli_add_s": cli}), flush=True)
+    lines = [f"# Build benchmark\n\nMachine: {platform.processor() or platform.machine()}, "
+             f"{os.cpu_count()} cores, Python {platform.python_version()}; "
+             f"{time.strftime('%Y-%m-%d')}. Model: bundled all-MiniLM-L6-v2, torch CPU.\n",
+             "| articles | sentences | chunks | full build s | texts/s | bare encode s | overhead | "
+             "add 1 article, in process s | add 1 article, `qa index` CLI s | peak RSS build MB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for n, build, bare, add, cli in rows:
+        overhead = f"{(build['seconds'] / bare['seconds'] - 1) * 100:+.1f}%" if bare else "-"
+        lines.append(f"| {n} | {build['sentences']} | {build['chunks']} | {build['seconds']:.1f} | "
+                     f"{build['embedded'] / build['seconds']:.0f} | {bare['seconds']:.1f} | " if bare else
+                     f"| {n} | {build['sentences']} | {build['chunks']} | {build['seconds']:.1f} | "
+                     f"{build['embedded'] / build['seconds']:.0f} | - | ")
+        lines[-1] += f"{overhead} | {add['seconds']:.2f} | {cli:.2f} | {build['peak_rss_mb']:.0f} |"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Text -> search terms for BM25: lower-cased words, English stop words dropped, light stemming.
+
+Kept tiny and dependency-free so the same function tokenizes at index time and at query time.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has have
+having he her here hers herself him himself his how i if in into is it its itself just me more most
+my myself no nor not now of off on once only or other our ours ourselves out over own same she
+should so some such than that the their theirs them themselves then there these they this those
+through to too under until up very was we were what when where which while who whom why will with
+would you your yours yourself yourselves s t also said says
+""".split())
+
+
+def stem(word: str) -> str:
+    """Plural and possessive endings only: 'troops' -> 'troop', 'forces' -> 'force'."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    words = (w.replace("’", "'").lower() for w in _WORD.findall(text))
+    return [stem(w.removesuffix("'s")) for w in words if w not in STOPWORDS]
