@@ -26,7 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("status", parents=[common], help="what the index holds and whether it is up to date")
     p = sub.add_parser("ask", parents=[common], help="answer a question from the indexed articles")
     p.add_argument("question")
-    p.add_argument("-k", type=int, default=5, help="sentences to show (default 5)")
+    p.add_argument("-n", "--sentences", type=int, help="most sentences quoted (env QA_MAX_SENTENCES; default 3)")
+    p.add_argument("--min-confidence", type=float, help="strictness of 'not found' (default 0.68, calibrated; "
+                   "higher declines more)")
+    p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    p = sub.add_parser("eval", parents=[common], help="measure answer quality on a SQuAD-format file")
+    p.add_argument("file", type=Path, help="SQuAD v1.1 or v2.0 JSON")
+    p.add_argument("--foreign", type=Path, metavar="FILE", help="SQuAD file whose questions must all be declined")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     return parser
 
 
@@ -35,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, model=args.model,
                                      chunk_tokens=getattr(args, "chunk_tokens", None))
-        return {"index": _index, "status": _status, "ask": _ask}[args.command](settings, args)
+        return {"index": _index, "status": _status, "ask": _ask, "eval": _eval}[args.command](settings, args)
     except QAError as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
         return 2
@@ -110,12 +117,36 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    from qa.retrieval import LiveIndex, dense_sentences
+    import json
 
-    embedder = _embedder(settings)
-    snapshot = LiveIndex(settings.index_dir, settings.model).snapshot()
-    hits = dense_sentences(snapshot, embedder, args.question, k=args.k)
-    for n, hit in enumerate(hits, start=1):
-        when = hit.article.published.isoformat() if hit.article.published else "undated"
-        print(f"[{n}] {hit.text}\n    - {hit.article.title} ({when}), score {hit.score:.2f}")
+    from qa.answering import Engine
+
+    engine = Engine(settings, _embedder(settings))
+    answer = engine.answer(args.question, max_sentences=args.sentences, min_confidence=args.min_confidence)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        return 0
+    print(answer.text)
+    shown = answer.citations or answer.closest
+    if answer.closest:
+        print("\nClosest passages (not an answer):")
+    for c in shown:
+        print(f"\n[{c.number}] {c.title} - {c.date or 'undated'}{' - ' + c.source if c.source else ''}"
+              f"\n    {c.location}{' ' + c.url if c.url else ''}\n    ...{c.passage}...")
+    return 0
+
+
+def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from qa.evaluation import run_eval
+
+    report = run_eval(settings, _embedder(settings), args.file, args.foreign)
+    if args.json:
+        print(json.dumps(asdict(report)))
+        return 0
+    for key, value in asdict(report).items():
+        shown = "-" if value is None else f"{value:.3f}" if isinstance(value, float) else value
+        print(f"{key + ':':24} {shown}")
     return 0

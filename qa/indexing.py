@@ -23,6 +23,7 @@ from qa.embedding import Embedder, Progress
 from qa.errors import ArticleError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.sentences import Sentence, split_sentences
 from qa.settings import Settings
+from qa.terms import terms
 from qa import store
 
 SEGMENTER = "syntok-1"
@@ -228,6 +229,8 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
     db.close()
     kind = store.write_vectors(tmp, "sentences", sentence_vectors)
     store.write_vectors(tmp, "chunks", chunk_vectors)
+    store.write_bm25(tmp, "sentences", [terms(text_of[s.article_id][s.start:s.end]) for s in sentences])
+    store.write_bm25(tmp, "chunks", [terms(c.text) for c in chunks])
     build_id = tmp.name.removeprefix(".tmp-")
     manifest = store.Manifest(
         format_version=store.FORMAT_VERSION, build_id=build_id,

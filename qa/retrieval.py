@@ -1,13 +1,20 @@
-"""Question -> scored sentences from the active index build.
+"""Question -> ranked, scored sentences from the active index build (hybrid retrieval).
 
-`LiveIndex` keeps the loaded build and switches to a newer one as soon as it is published, so a
-running app never needs a restart and never sees a half-written build.
+Each candidate sentence is scored by a weighted sum of signals, chosen by measurement on
+../shared/eval (benchmarks/fusion_experiment.py; numbers in the README):
+dense cosine of the sentence to the question, the same for the question without its corpus-wide
+topic words, BM25 of the sentence, dense and BM25 scores of the best chunk holding the sentence
+(passage context), whether the sentence holds the kind of answer asked for (number, date, name),
+and a small length prior. `LiveIndex` switches to a newer build as soon as it is published.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +22,13 @@ import numpy as np
 from qa import store
 from qa.articles import Article
 from qa.embedding import Embedder
+from qa.terms import answer_type, has_answer_type, terms
+
+WEIGHTS = {"dense": 1.0, "reduced": 1.0, "bm25": 0.5, "chunk_dense": 0.3, "chunk_bm25": 0.4,
+           "answer_type": 0.2, "length": 0.05}
+KNOWN_WEIGHT = 0.3  # benchmarks/abstention_experiment.py
+TOPIC_SHARE = 0.05  # a term in more than this share of sentences is topic, not question, signal
+CANDIDATES = 200  # per signal, before fusion
 
 
 @dataclass(frozen=True)
@@ -25,7 +39,48 @@ class ScoredSentence:
     start: int
     end: int
     text: str
-    score: float
+    score: float  # fused score: what ranks
+    confidence: float  # dense cosine of the sentence or its chunk + known-term share: what abstains
+
+
+class Searchable:
+    """A loaded build plus the derived arrays queries need (computed once per build)."""
+
+    def __init__(self, snapshot: store.Snapshot):
+        self.snapshot = snapshot
+        import faiss
+
+        n, d = len(snapshot.sentences), snapshot.manifest.dimension
+        self.sentence_vectors = faiss.rev_swig_ptr(snapshot.sentence_index.get_xb(), n * d).reshape(n, d) \
+            if n else np.zeros((0, d), dtype=np.float32)
+        m = len(snapshot.chunks)
+        self.chunk_vectors = faiss.rev_swig_ptr(snapshot.chunk_index.get_xb(), m * d).reshape(m, d) \
+            if m else np.zeros((0, d), dtype=np.float32)
+        first_row: dict[str, int] = {}
+        for row, s in enumerate(snapshot.sentences):
+            first_row.setdefault(s.article_id, row)
+        # chunks holding each sentence form a contiguous range of chunk rows
+        self.chunk_lo = np.full(n, -1, dtype=np.int64)
+        self.chunk_hi = np.full(n, -1, dtype=np.int64)
+        for crow, c in enumerate(snapshot.chunks):
+            base = first_row[c.article_id]
+            rows = slice(base + c.first_sentence, base + c.last_sentence + 1)
+            self.chunk_lo[rows] = np.where(self.chunk_lo[rows] < 0, crow, self.chunk_lo[rows])
+            self.chunk_hi[rows] = crow
+        self.length_prior = np.array([math.log(max(s.end - s.start, 20) / 20) / math.log(15)
+                                      for s in snapshot.sentences], dtype=np.float32)
+
+    def known_share(self, query_terms: list[str]) -> float:
+        """Share of the query's terms that occur anywhere in the index (0 for an empty query)."""
+        vocab = self.snapshot.sentence_bm25.vocab_dict
+        return sum(t in vocab for t in query_terms) / len(query_terms) if query_terms else 0.0
+
+    @cached_property
+    def topic_terms(self) -> frozenset[str]:
+        bm25 = self.snapshot.sentence_bm25
+        n = len(self.snapshot.sentences)
+        df = np.diff(bm25.scores["indptr"])
+        return frozenset(t for t, i in bm25.vocab_dict.items() if i < len(df) and df[i] > TOPIC_SHARE * n)
 
 
 class LiveIndex:
@@ -34,31 +89,91 @@ class LiveIndex:
     def __init__(self, index_dir: Path, model: str | None = None):
         self.index_dir = index_dir
         self._model = model
-        self._snapshot: store.Snapshot | None = None
+        self._current: Searchable | None = None
         self._lock = threading.Lock()
 
-    def snapshot(self) -> store.Snapshot:
+    def get(self) -> Searchable:
         build_id = store.current_build_id(self.index_dir)
-        current = self._snapshot
-        if current is not None and current.manifest.build_id == build_id:
+        current = self._current
+        if current is not None and current.snapshot.manifest.build_id == build_id:
             return current
         with self._lock:
-            if self._snapshot is None or self._snapshot.manifest.build_id != build_id:
-                self._snapshot = store.load_snapshot(self.index_dir, self._model)
-            return self._snapshot
+            if self._current is None or self._current.snapshot.manifest.build_id != build_id:
+                self._current = Searchable(store.load_snapshot(self.index_dir, self._model))
+            return self._current
 
 
-def dense_sentences(snapshot: store.Snapshot, embedder: Embedder, question: str,
-                    k: int = 5) -> list[ScoredSentence]:
-    if not snapshot.sentences:
+def reduce_question(question: str, topic: frozenset[str]) -> str:
+    """The question without words that are topic terms of the whole corpus."""
+    kept = [w for w in question.split() if not (terms(w) and all(t in topic for t in terms(w)))]
+    return " ".join(kept) or question
+
+
+def search(index: Searchable, embedder: Embedder, question: str, *, context: str = "",
+           k: int = 10, allowed: np.ndarray | None = None) -> list[ScoredSentence]:
+    """The `k` best sentences for `question` (`context`: earlier turns, for follow-ups).
+
+    `allowed`: optional boolean mask over sentence rows (date or article filters).
+    """
+    snap = index.snapshot
+    n = len(snap.sentences)
+    if n == 0:
         return []
-    query = embedder.encode([question])
-    scores, rows = snapshot.sentence_index.search(np.asarray(query, dtype=np.float32), k)
+    query = f"{context} {question}".strip()
+    qv, rv = embedder.encode([query, reduce_question(query, index.topic_terms)])
+    qterms = terms(query)
+    bm25 = _normalized(snap.sentence_bm25.get_scores(qterms) if qterms else np.zeros(n))[:n]
+    # Exact scores over all sentences: a flat matrix product, ~1 ms per 10^4 sentences.
+    dense, reduced = index.sentence_vectors @ qv, index.sentence_vectors @ rv
+    cand = _candidates((bm25, dense, reduced), allowed)
+    if len(cand) == 0:
+        return []
+    ds, dr = dense[cand], reduced[cand]
+    lo, hi = index.chunk_lo[cand], index.chunk_hi[cand]
+    chunk_ids = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in zip(lo, hi) if a >= 0] or [[]]).astype(np.int64))
+    chunk_dense = np.full(len(snap.chunks), -1.0, dtype=np.float32)
+    chunk_dense[chunk_ids] = index.chunk_vectors[chunk_ids] @ qv
+    chunk_bm25 = _normalized(snap.chunk_bm25.get_scores(qterms) if qterms else np.zeros(len(snap.chunks)))
+    dc = np.array([chunk_dense[a:b + 1].max() if a >= 0 else 0.0 for a, b in zip(lo, hi)])
+    bc = np.array([chunk_bm25[a:b + 1].max() if a >= 0 else 0.0 for a, b in zip(lo, hi)])
+    kind = answer_type(question)
+    texts = [snap.sentence_text(int(r)) for r in cand]
+    at = np.array([has_answer_type(t, kind, question) for t in texts], dtype=np.float32)
+    w = WEIGHTS
+    fused = (w["dense"] * ds + w["reduced"] * dr + w["bm25"] * bm25[cand] + w["chunk_dense"] * dc
+             + w["chunk_bm25"] * bc + w["answer_type"] * at + w["length"] * index.length_prior[cand])
+    confidence = np.maximum(ds, dc) + KNOWN_WEIGHT * index.known_share(qterms)
+    order = np.argsort(-fused, kind="stable")[:k]
     out = []
-    for score, row in zip(scores[0], rows[0]):
-        if row < 0:
-            continue
-        s = snapshot.sentences[row]
-        out.append(ScoredSentence(int(row), snapshot.articles[s.article_id], s.ordinal, s.start,
-                                  s.end, snapshot.sentence_text(int(row)), float(score)))
+    for i in order:
+        row = int(cand[i])
+        s = snap.sentences[row]
+        out.append(ScoredSentence(row, snap.articles[s.article_id], s.ordinal, s.start, s.end, texts[i],
+                                  float(fused[i]), float(confidence[i])))
     return out
+
+
+def _normalized(scores: np.ndarray) -> np.ndarray:
+    top = float(scores.max()) if len(scores) else 0.0
+    return scores / top if top > 0 else np.zeros_like(scores, dtype=np.float32)
+
+
+def _candidates(signals: tuple[np.ndarray, ...], allowed: np.ndarray | None) -> np.ndarray:
+    """Union of the best rows of each signal (all rows when the index is small)."""
+    n = len(signals[0])
+    if n <= 2 * CANDIDATES:
+        cand = np.arange(n)
+    else:
+        pools = []
+        for scores in signals:
+            if allowed is not None:  # filter first, so a narrow filter still finds its sentences
+                scores = np.where(allowed, scores, -np.inf)
+            pools.append(_top(scores, CANDIDATES))
+        cand = np.unique(np.concatenate(pools))
+    return cand[allowed[cand]] if allowed is not None else cand
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    if len(scores) <= k:
+        return np.arange(len(scores))
+    return np.argpartition(-scores, k)[:k]

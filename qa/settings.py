@@ -28,7 +28,7 @@ class Settings:
     max_file_mb: float = 20.0
     batch_size: int = 64
     max_sentences: int = 3  # sentences quoted in one answer
-    min_score: float | None = None  # abstention threshold; None = the calibrated default
+    min_confidence: float | None = None  # abstention threshold; None = the calibrated default
     keep_builds: int = 2  # finished builds kept on disk (the active one included)
 
     def __post_init__(self) -> None:

@@ -30,7 +30,10 @@ from qa.chunking import Chunk
 from qa.errors import BuildLockedError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.sentences import Sentence
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# (k1, b) chosen on ../shared/eval (benchmarks/fusion_experiment.py): sentences are short, so
+# length normalization is weaker for them than for chunks.
+BM25_PARAMS = {"sentences": (1.2, 0.5), "chunks": (1.5, 0.75)}
 SCHEMA = """
 CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, published TEXT, source TEXT, author TEXT,
     location TEXT, url TEXT, text TEXT, content_hash TEXT, n_sentences INTEGER);
@@ -153,10 +156,30 @@ def write_vectors(build_dir: Path, name: str, vectors: np.ndarray) -> str:
     return "IndexFlatIP"
 
 
+def write_bm25(build_dir: Path, name: str, documents: list[list[str]]) -> None:
+    """A BM25 index (bm25s) over pre-tokenized documents; empty documents get a placeholder."""
+    import bm25s
+
+    k1, b = BM25_PARAMS[name]
+    retriever = bm25s.BM25(k1=k1, b=b)
+    retriever.index([d or ["\0"] for d in documents] or [["\0"]], show_progress=False)
+    retriever.save(str(build_dir / f"bm25-{name}"), show_progress=False)
+
+
+def read_bm25(build_dir: Path, name: str):  # noqa: ANN201 - bm25s.BM25
+    import bm25s
+
+    path = build_dir / f"bm25-{name}"
+    try:
+        return bm25s.BM25.load(str(path), show_progress=False, verbosity=0)
+    except (OSError, ValueError, KeyError) as exc:
+        raise IndexCorruptError(f"{path} is damaged or missing: run `qa index --full` to rebuild") from exc
+
+
 def publish(index_dir: Path, tmp_dir: Path, manifest: Manifest, keep: int) -> Path:
     """Make a written build the active one, atomically; prune old builds beyond `keep`."""
     (tmp_dir / "manifest.json").write_text(json.dumps(manifest.__dict__, indent=2), encoding="utf-8")
-    for path in tmp_dir.iterdir():
+    for path in tmp_dir.rglob("*"):
         _fsync(path)
     final = builds_dir(index_dir) / manifest.build_id
     os.replace(tmp_dir, final)
@@ -269,6 +292,8 @@ class Snapshot:
     chunks: list[Chunk]
     sentence_index: object  # faiss.Index
     chunk_index: object
+    sentence_bm25: object  # bm25s.BM25
+    chunk_bm25: object
 
     def sentence_text(self, row: int) -> str:
         s = self.sentences[row]
@@ -296,4 +321,5 @@ def load_snapshot(index_dir: Path, model: str | None = None) -> Snapshot:
         raise IndexCorruptError(f"{build_dir} does not match its manifest: run `qa index --full`")
     return Snapshot(build_dir, manifest, articles, sentences, chunks,
                     read_vectors(build_dir, "sentences", manifest.sentences, manifest.dimension),
-                    read_vectors(build_dir, "chunks", manifest.chunks, manifest.dimension))
+                    read_vectors(build_dir, "chunks", manifest.chunks, manifest.dimension),
+                    read_bm25(build_dir, "sentences"), read_bm25(build_dir, "chunks"))

@@ -31,3 +31,39 @@ def stem(word: str) -> str:
 def terms(text: str) -> list[str]:
     words = (w.replace("’", "'").lower() for w in _WORD.findall(text))
     return [stem(w.removesuffix("'s")) for w in words if w not in STOPWORDS]
+
+
+# Answer types: what kind of thing a question asks for, and whether a sentence holds one that the
+# question does not already contain.
+_NUMBER_Q = re.compile(r"\b(how (many|much|long|old|far|big|large|often|tall|fast)|what (percentage|"
+                       r"percent|number|amount|age|size|score)|by how)\b", re.I)
+_DATE_Q = re.compile(r"\b(when|what (year|date|day|month|decade|century|time)|which (year|date|day|"
+                     r"month|decade|century)|in what year)\b", re.I)
+_NAME_Q = re.compile(r"\b(who|whom|whose|which (team|player|person|company|country|city|group|"
+                     r"organization|network|university|school|band|artist)|what (team|player|company|"
+                     r"country|city|network|organization|group|band|station|school))\b", re.I)
+_NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                     r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|half)\b", re.I)
+_YEAR_OR_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\b(January|February|March|April|May|June|July|"
+                           r"August|September|October|November|December|Monday|Tuesday|Wednesday|"
+                           r"Thursday|Friday|Saturday|Sunday)\b")
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+
+
+def answer_type(question: str) -> str | None:
+    if _DATE_Q.search(question):
+        return "date"
+    if _NUMBER_Q.search(question):
+        return "number"
+    if _NAME_Q.search(question):
+        return "name"
+    return None
+
+
+def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:
+    """Whether `sentence` holds a number / date / name of the kind asked, not one the question has."""
+    if kind is None:
+        return False
+    pattern = {"number": _NUMBER, "date": _YEAR_OR_DATE, "name": _NAME}[kind]
+    asked = question.lower()
+    return any(m.group(0).lower() not in asked for m in pattern.finditer(sentence))
