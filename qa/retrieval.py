@@ -111,46 +111,71 @@ def reduce_question(question: str, topic: frozenset[str]) -> str:
 
 def search(index: Searchable, embedder: Embedder, question: str, *, context: str = "",
            k: int = 10, allowed: np.ndarray | None = None) -> list[ScoredSentence]:
-    """The `k` best sentences for `question` (`context`: earlier turns, for follow-ups).
+    """The `k` best sentences for `question`, best first.
 
-    `allowed`: optional boolean mask over sentence rows (date or article filters).
+    `context`: an earlier question this one follows up; then sentences are ranked by the sum of
+    their scores for the question alone (what is asked now) and with its context (what it is
+    about). `allowed`: optional boolean mask over sentence rows (date or article filters).
     """
     snap = index.snapshot
-    n = len(snap.sentences)
-    if n == 0:
+    if not snap.sentences:
         return []
-    query = f"{context} {question}".strip()
-    qv, rv = embedder.encode([query, reduce_question(query, index.topic_terms)])
-    qterms = terms(query)
-    bm25 = _normalized(snap.sentence_bm25.get_scores(qterms) if qterms else np.zeros(n))[:n]
-    # Exact scores over all sentences: a flat matrix product, ~1 ms per 10^4 sentences.
-    dense, reduced = index.sentence_vectors @ qv, index.sentence_vectors @ rv
-    cand = _candidates((bm25, dense, reduced), allowed)
+    queries = [question] + ([f"{context} {question}"] if context else [])
+    vectors = embedder.encode(queries + [reduce_question(q, index.topic_terms) for q in queries])
+    signals = [_Signals(index, q, vectors[i], vectors[len(queries) + i]) for i, q in enumerate(queries)]
+    cand = _candidates([a for sig in signals for a in (sig.bm25, sig.dense, sig.reduced)], allowed)
     if len(cand) == 0:
         return []
-    ds, dr = dense[cand], reduced[cand]
-    lo, hi = index.chunk_lo[cand], index.chunk_hi[cand]
-    chunk_ids = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in zip(lo, hi) if a >= 0] or [[]]).astype(np.int64))
-    chunk_dense = np.full(len(snap.chunks), -1.0, dtype=np.float32)
-    chunk_dense[chunk_ids] = index.chunk_vectors[chunk_ids] @ qv
-    chunk_bm25 = _normalized(snap.chunk_bm25.get_scores(qterms) if qterms else np.zeros(len(snap.chunks)))
-    dc = np.array([chunk_dense[a:b + 1].max() if a >= 0 else 0.0 for a, b in zip(lo, hi)])
-    bc = np.array([chunk_bm25[a:b + 1].max() if a >= 0 else 0.0 for a, b in zip(lo, hi)])
-    kind = answer_type(question)
     texts = [snap.sentence_text(int(r)) for r in cand]
+    kind = answer_type(question)
     at = np.array([has_answer_type(t, kind, question) for t in texts], dtype=np.float32)
-    w = WEIGHTS
-    fused = (w["dense"] * ds + w["reduced"] * dr + w["bm25"] * bm25[cand] + w["chunk_dense"] * dc
-             + w["chunk_bm25"] * bc + w["answer_type"] * at + w["length"] * index.length_prior[cand])
-    confidence = np.maximum(ds, dc) + KNOWN_WEIGHT * index.known_share(qterms)
+    fused = sum(sig.fuse(cand, at) for sig in signals)
+    confidence = signals[-1].confidence(cand)  # with context when there is one
     order = np.argsort(-fused, kind="stable")[:k]
     out = []
     for i in order:
         row = int(cand[i])
         s = snap.sentences[row]
         out.append(ScoredSentence(row, snap.articles[s.article_id], s.ordinal, s.start, s.end, texts[i],
-                                  float(fused[i]), float(confidence[i])))
+                                  float(fused[i]) / len(signals), float(confidence[i])))
     return out
+
+
+class _Signals:
+    """The retrieval signals of one query over every sentence of the index."""
+
+    def __init__(self, index: Searchable, query: str, qv: np.ndarray, rv: np.ndarray):
+        snap = index.snapshot
+        self.index, self.qv = index, qv
+        self.terms = terms(query)
+        n, m = len(snap.sentences), len(snap.chunks)
+        self.bm25 = _normalized(snap.sentence_bm25.get_scores(self.terms)[:n] if self.terms else np.zeros(n))
+        self.chunk_bm25 = _normalized(snap.chunk_bm25.get_scores(self.terms)[:m] if self.terms else np.zeros(m))
+        # Exact scores over all sentences: a flat matrix product, ~1 ms per 10^4 sentences.
+        self.dense = index.sentence_vectors @ qv
+        self.reduced = index.sentence_vectors @ rv
+        self._dc: np.ndarray | None = None
+
+    def chunk_dense(self, cand: np.ndarray) -> np.ndarray:
+        if self._dc is None:
+            lo, hi = self.index.chunk_lo[cand], self.index.chunk_hi[cand]
+            ids = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in zip(lo, hi) if a >= 0] or [[]]))
+            ids = ids.astype(np.int64)
+            scores = np.full(len(self.index.snapshot.chunks), -1.0, dtype=np.float32)
+            scores[ids] = self.index.chunk_vectors[ids] @ self.qv
+            self._dc = np.array([scores[a:b + 1].max() if a >= 0 else 0.0 for a, b in zip(lo, hi)])
+        return self._dc
+
+    def fuse(self, cand: np.ndarray, answer_type: np.ndarray) -> np.ndarray:
+        lo, hi = self.index.chunk_lo[cand], self.index.chunk_hi[cand]
+        bc = np.array([self.chunk_bm25[a:b + 1].max() if a >= 0 else 0.0 for a, b in zip(lo, hi)])
+        w = WEIGHTS
+        return (w["dense"] * self.dense[cand] + w["reduced"] * self.reduced[cand] + w["bm25"] * self.bm25[cand]
+                + w["chunk_dense"] * self.chunk_dense(cand) + w["chunk_bm25"] * bc
+                + w["answer_type"] * answer_type + w["length"] * self.index.length_prior[cand])
+
+    def confidence(self, cand: np.ndarray) -> np.ndarray:
+        return np.maximum(self.dense[cand], self.chunk_dense(cand)) + KNOWN_WEIGHT * self.index.known_share(self.terms)
 
 
 def _normalized(scores: np.ndarray) -> np.ndarray:
@@ -158,7 +183,7 @@ def _normalized(scores: np.ndarray) -> np.ndarray:
     return scores / top if top > 0 else np.zeros_like(scores, dtype=np.float32)
 
 
-def _candidates(signals: tuple[np.ndarray, ...], allowed: np.ndarray | None) -> np.ndarray:
+def _candidates(signals: list[np.ndarray], allowed: np.ndarray | None) -> np.ndarray:
     """Union of the best rows of each signal (all rows when the index is small)."""
     n = len(signals[0])
     if n <= 2 * CANDIDATES:

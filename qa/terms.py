@@ -50,7 +50,14 @@ _YEAR_OR_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\b(January|February|March
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 
 
+_REASON_Q = re.compile(r"^\s*(why|how come|for what reason|what (is|was) the reason)\b", re.I)
+_REASON = re.compile(r"\b(because|due to|since|as a result|so that|in order to|in exchange for|"
+                     r"the reason|owing to|thanks to|that is why)\b", re.I)
+
+
 def answer_type(question: str) -> str | None:
+    if _REASON_Q.search(question):
+        return "reason"
     if _DATE_Q.search(question):
         return "date"
     if _NUMBER_Q.search(question):
@@ -64,6 +71,6 @@ def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:
     """Whether `sentence` holds a number / date / name of the kind asked, not one the question has."""
     if kind is None:
         return False
-    pattern = {"number": _NUMBER, "date": _YEAR_OR_DATE, "name": _NAME}[kind]
+    pattern = {"number": _NUMBER, "date": _YEAR_OR_DATE, "name": _NAME, "reason": _REASON}[kind]
     asked = question.lower()
     return any(m.group(0).lower() not in asked for m in pattern.finditer(sentence))

@@ -69,14 +69,28 @@ def test_status(built):
     assert lines["corpus changed since"].strip() in ("no", "yes - run `qa index` to update")
 
 
-def test_ask_prints_sentences_with_title_and_date(built):
+def test_ask_prints_the_answer_with_citations(built):
     root, _ = built
-    result = qa("ask", "How many North Korean soldiers moved to Kursk?", "--corpus", str(root / "corpus"),
-                "--index", str(root / "index"))
+    paths = ["--corpus", str(root / "corpus"), "--index", str(root / "index")]
+    result = qa("ask", "How many North Korean soldiers moved to Kursk?", *paths)
     assert result.returncode == 0, result.stderr
-    first = result.stdout.split("\n[2]")[0]
-    assert "8,000 North Korean soldiers" in first
-    assert "Pentagon says North Korean troops reached Kursk (2024-11-05)" in first
+    first_line = result.stdout.splitlines()[0]
+    assert "about 8,000 North Korean soldiers" in first_line and "[1]" in first_line
+    assert "[1] Pentagon says North Korean troops reached Kursk - 2024-11-05 - Example Wire" in result.stdout
+
+
+def test_ask_json_has_the_documented_shape(built):
+    import json
+
+    root, _ = built
+    paths = ["--corpus", str(root / "corpus"), "--index", str(root / "index")]
+    data = json.loads(qa("ask", "What did Lloyd Austin call for?", "--json", *paths).stdout)
+    assert data["found"] is True and "[1]" in data["text"]
+    first = data["citations"][0]
+    assert {"number", "title", "date", "source", "sentence", "start", "end", "passage", "score"} <= set(first)
+    assert first["sentence"].startswith('"I call upon them to withdraw')
+    declined = json.loads(qa("ask", "What is the best recipe for banana bread?", "--json", *paths).stdout)
+    assert declined["found"] is False and declined["citations"] == []
 
 
 def test_errors_are_one_line_with_nonzero_exit(tmp_path):

@@ -1,0 +1,131 @@
+"""The answer engine with the real bundled model over the test articles."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from qa.answering import NOT_FOUND, Engine, needs_context
+from qa.indexing import build_index
+from qa.settings import Settings
+from tests.conftest import DATA
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, real_embedder):
+    import shutil
+
+    root = tmp_path_factory.mktemp("answering")
+    shutil.copytree(DATA / "articles", root / "corpus")
+    shutil.copy(root / "corpus" / "2024-11-05-pentagon-briefing.md", root / "corpus" / "syndicated-copy.md")
+    settings = Settings(corpus_dir=root / "corpus", index_dir=root / "index")
+    build_index(settings, real_embedder)
+    return Engine(settings, real_embedder)
+
+
+def test_answers_with_quoted_cited_sentences(engine):
+    a = engine.answer("How many North Korean troops has Washington said are in Russia?")
+    assert a.found
+    first = a.citations[0]
+    assert "some 10,000 of them have been deployed" in first.sentence
+    assert first.title == "US, S.Korea Call For North To Withdraw Troops From Russia"
+    assert (first.date, first.source) == ("2024-10-31", "UrduPoint / Pakistan Point News")
+    assert a.text.startswith(first.sentence + " [1]")
+    assert 1 <= len(a.citations) <= 3 and [c.number for c in a.citations] == list(range(1, len(a.citations) + 1))
+
+
+def test_citation_spans_point_into_the_article(engine):
+    a = engine.answer("What did Lloyd Austin call for?")
+    snap = engine.index.get().snapshot
+    for c in a.citations:
+        text = snap.articles[c.article_id].text
+        assert text[c.start:c.end] == c.sentence
+        assert text[c.passage_start:c.passage_end] == c.passage and c.sentence in c.passage
+        assert c.passage_start <= c.start and c.end <= c.passage_end
+
+
+def test_unrelated_questions_are_declined(engine):
+    for q in ("What is the best recipe for banana bread?", "Who won the 2018 FIFA World Cup?",
+              "How do I reset my router password?"):
+        a = engine.answer(q)
+        assert not a.found and a.text == NOT_FOUND and a.citations == [], q
+        assert len(a.closest) <= 2  # offered separately, never as the answer
+
+
+def test_strictness_is_configurable(engine):
+    q = "Which country's defense chiefs met at the Pentagon?"
+    assert engine.answer(q, min_confidence=0.0).found
+    assert not engine.answer(q, min_confidence=5.0).found
+
+
+def test_max_sentences(engine):
+    q = "What did officials say about North Korean troops?"
+    assert len(engine.answer(q, max_sentences=1).citations) == 1
+    assert len(engine.answer(q, max_sentences=3).citations) == 3
+
+
+def test_copies_of_one_story_are_not_cited_twice(engine):
+    a = engine.answer("How many North Korean soldiers moved to the Kursk region?")
+    sentences = [c.sentence for c in a.citations]
+    assert sum("about 8,000 North Korean soldiers" in s for s in sentences) == 1
+
+
+def test_sentences_from_several_articles_say_which_is_which(engine):
+    a = engine.answer("North Korean troops in Kursk and Russia", max_sentences=3)
+    titles = {c.title for c in a.citations}
+    assert len(titles) > 1
+    for c in a.citations:
+        assert f"[{c.number}] ({c.title}, {c.date})" in a.text
+
+
+def test_date_and_article_filters(engine):
+    q = "What did officials say about North Korean soldiers?"
+    since = engine.answer(q, since=date(2024, 11, 10))
+    assert since.found and all(c.date >= "2024-11-10" for c in since.citations)
+    seed_id = engine.answer("What did Lloyd Austin call for?").citations[0].article_id
+    only = engine.answer(q, article_ids={seed_id})
+    assert {c.article_id for c in only.citations} == {seed_id}
+
+
+@pytest.mark.parametrize("q", ["", "   ", "?!?", "." * 500])
+def test_empty_or_punctuation_questions_get_a_sane_reply(engine, q):
+    a = engine.answer(q)
+    assert not a.found and a.text
+
+
+def test_very_long_question_is_bounded(engine):
+    a = engine.answer("troops " * 20000)
+    assert len(a.question) <= 2000
+
+
+def test_needs_context():
+    assert needs_context("Why does he think so?") and needs_context("What about South Korea?")
+    assert needs_context("And Seoul?")
+    assert not needs_context("Who won the Super Bowl?")
+    assert not needs_context("How many North Korean troops are in Russia?")
+
+
+def test_follow_up_questions_use_the_conversation(engine):
+    convos = json.loads((DATA / "followups.json").read_text())["conversations"]
+    with_history = without = 0
+
+    def right(answer, expect):
+        options = [expect] if isinstance(expect, str) else expect
+        return answer.found and any(e in answer.citations[0].sentence for e in options)
+
+    for c in convos:
+        with_history += right(engine.answer(c["follow_up"], [c["first"]]), c["expect"])
+        without += right(engine.answer(c["follow_up"]), c["expect"])
+    print(f"follow-ups answered right: {with_history}/{len(convos)} with history, {without} without")
+    assert with_history >= 0.8 * len(convos)
+    assert with_history > without
+
+
+def test_json_shape(engine):
+    data = engine.answer("What did Lloyd Austin call for?").to_json()
+    assert set(data) >= {"found", "text", "citations"}
+    assert set(data["citations"][0]) >= {"number", "title", "date", "source", "sentence", "start", "end",
+                                         "passage", "score"}
+    json.dumps(data)
