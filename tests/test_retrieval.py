@@ -1,0 +1,49 @@
+"""Retrieval against brute force, live reload of new builds, and the topic-word reduction."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qa import store
+from qa.indexing import build_index
+from qa.retrieval import LiveIndex, reduce_question, search
+from tests.fakes import FakeEmbedder
+
+
+def test_faiss_matches_brute_force_numpy(settings, fake):
+    build_index(settings, fake)
+    snap = store.load_snapshot(settings.index_dir)
+    vectors = snap.sentence_index.reconstruct_n(0, snap.sentence_index.ntotal)
+    query = FakeEmbedder().encode(["North Korean troops in Russia"])
+    scores, rows = snap.sentence_index.search(query, 5)
+    brute = vectors @ query[0]
+    expected = np.argsort(-brute)[:5]
+    assert np.allclose(scores[0], brute[expected], atol=1e-5)
+    assert set(rows[0]) == set(expected)
+
+
+def test_live_index_picks_up_a_new_build_without_restart(settings, fake, corpus):
+    build_index(settings, fake)
+    live = LiveIndex(settings.index_dir)
+    before = live.get()
+    assert live.get() is before  # no reload while nothing changed
+    (corpus / "late.txt").write_text("Late news\nA ceasefire was announced in the evening by negotiators.")
+    build_index(settings, fake)
+    after = live.get()
+    assert after is not before
+    hits = search(after, fake, "ceasefire announced by negotiators", k=1)
+    assert "ceasefire" in hits[0].text
+    assert "ceasefire" not in " ".join(before.snapshot.sentence_text(r) for r in range(len(before.snapshot.sentences)))
+
+
+def test_every_scored_sentence_is_its_article_text(settings, fake):
+    build_index(settings, fake)
+    index = LiveIndex(settings.index_dir).get()
+    for hit in search(index, fake, "weapons policy Seoul", k=10):
+        assert hit.article.text[hit.start:hit.end] == hit.text
+
+
+def test_reduce_question_drops_corpus_topic_words():
+    topic = frozenset({"super", "bowl", "50"})
+    assert reduce_question("Who won Super Bowl 50?", topic) == "Who won"
+    assert reduce_question("Super Bowl 50", topic) == "Super Bowl 50"  # nothing left: keep it
