@@ -24,7 +24,7 @@ index: $(STAMP)
 	$(BIN)/qa index
 
 run: index
-	$(BIN)/qa ask "How many North Korean troops are in Russia?"
+	$(BIN)/python app.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
