@@ -25,7 +25,6 @@ from qa.terms import terms
 # confidence (best dense cosine of the sentence or its passage, plus 0.3 x the share of the
 # question's terms the corpus knows) below which a question is declined.
 DEFAULT_MIN_CONFIDENCE = 0.68
-EXTRA_MARGIN = 0.2
 NOT_FOUND = "I couldn't find this in the indexed articles."
 _FOLLOW_UP = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|this|these|those|"
                         r"there|such|the same|what about|how about|and what|what else)\b", re.I)
@@ -95,11 +94,10 @@ class Engine:
         threshold = min_confidence if min_confidence is not None else (
             self.settings.min_confidence if self.settings.min_confidence is not None else DEFAULT_MIN_CONFIDENCE)
         timings = {"search": (searched - started) * 1000}
-        # Whether to answer is decided once per question; the ranking stays the fused one, and
-        # extra sentences must be nearly as convincing as the bar itself.
+        # Whether to answer is decided by the best-ranked sentence (the ranking stays the fused
+        # one); every further sentence quoted must pass the same bar, or it is left out.
         found = bool(hits) and hits[0].confidence >= threshold
-        chosen = _diverse([hits[0]] + [h for h in hits[1:] if h.confidence >= threshold - EXTRA_MARGIN], k) \
-            if found else []
+        chosen = _diverse([h for h in hits if h.confidence >= threshold], k) if found else []
         if not chosen:
             closest = [_citation(index, i + 1, h) for i, h in enumerate(_diverse(hits, 2))]
             timings["total"] = (time.perf_counter() - started) * 1000
