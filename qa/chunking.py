@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from qa.sentences import Sentence
+from qa.sentences import Sentence, cut_span
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,8 @@ def chunk_article(article_id: str, text: str, sentences: list[Sentence], *,
             j -= 1
         first, last = sentences[i], sentences[j - 1]
         if j == i + 1 and not _ok(text[first.start:first.end], count_tokens, max_tokens, fits):
-            spans.extend((i, i, s, e) for s, e in _cut(text, first.start, first.end, count_tokens, max_tokens, fits))
+            pieces = cut_span(text, first.start, first.end, lambda p: _ok(p, count_tokens, max_tokens, fits))
+            spans.extend((i, i, s, e) for s, e in pieces)
         else:
             spans.append((i, j - 1, first.start, last.end))
         if j >= len(sentences):
@@ -68,28 +69,3 @@ def chunk_article(article_id: str, text: str, sentences: list[Sentence], *,
 
 def _ok(piece: str, count_tokens: Callable[[str], int], max_tokens: int, fits: Callable[[str], bool]) -> bool:
     return count_tokens(piece) <= max_tokens and fits(piece)
-
-
-def _cut(text: str, start: int, end: int, count_tokens: Callable[[str], int], max_tokens: int,
-         fits: Callable[[str], bool]) -> list[tuple[int, int]]:
-    """Cut one overlong sentence at spaces into pieces that each fit (a word too long is cut hard)."""
-    pieces: list[tuple[int, int]] = []
-    while start < end:
-        lo, hi = start + 1, end  # binary search for the longest fitting prefix
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if _ok(text[start:mid], count_tokens, max_tokens, fits):
-                lo = mid
-            else:
-                hi = mid - 1
-        cut = lo
-        if cut < end:
-            space = text.rfind(" ", start + 1, cut + 1)
-            cut = space if space > start else cut
-        piece_end = start + len(text[start:cut].rstrip())
-        if piece_end > start:
-            pieces.append((start, piece_end))
-        start = cut
-        while start < end and text[start].isspace():
-            start += 1
-    return pieces

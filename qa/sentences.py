@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_SENTENCE_CHARS = 1200
@@ -61,16 +62,29 @@ def _segment(paragraph: str, offset: int) -> list[tuple[int, int]]:
 
 
 def _cut_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    spans = []
-    while end - start > MAX_SENTENCE_CHARS:
-        cut = text.rfind(" ", start + MAX_SENTENCE_CHARS // 2, start + MAX_SENTENCE_CHARS)
-        cut = cut if cut > start else start + MAX_SENTENCE_CHARS
+    return cut_span(text, start, end, lambda piece: len(piece) <= MAX_SENTENCE_CHARS)
+
+
+def cut_span(text: str, start: int, end: int, fits: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """Cut `text[start:end]` at spaces into the longest pieces that `fits` accepts (a single word
+    too long is cut where it must). Only whitespace falls between pieces."""
+    pieces: list[tuple[int, int]] = []
+    while start < end:
+        lo, hi = start + 1, end  # binary search for the longest fitting prefix
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if fits(text[start:mid]):
+                lo = mid
+            else:
+                hi = mid - 1
+        cut = lo
+        if cut < end and not text[cut].isspace():
+            space = text.rfind(" ", start + 1, cut + 1)
+            cut = space if space > start else cut
         piece_end = start + len(text[start:cut].rstrip())
         if piece_end > start:
-            spans.append((start, piece_end))
+            pieces.append((start, piece_end))
         start = cut
         while start < end and text[start].isspace():
             start += 1
-    if end > start:
-        spans.append((start, end))
-    return spans
+    return pieces
