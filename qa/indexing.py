@@ -55,6 +55,8 @@ class _Previous:
     files: dict[str, store.FileRecord]
     sentence_vectors: np.ndarray
     chunk_vectors: np.ndarray
+    sentence_terms: list[str] | None  # by row; None when the previous index did not store them
+    chunk_terms: list[str] | None
 
 
 def corpus_fingerprint(corpus_dir: Path) -> str:
@@ -113,11 +115,13 @@ def _load_previous(settings: Settings, embedder: Embedder, report: BuildReport) 
         for row, c in enumerate(store.read_chunks(db, articles)):
             chunks.setdefault(c.article_id, []).append((row, c))
         files = store.read_files(db)
+        sentence_terms, chunk_terms = store.read_terms(db, "sentences"), store.read_terms(db, "chunks")
         db.close()
         sv = store.read_vectors(build_dir, "sentences", manifest.sentences, manifest.dimension)
         cv = store.read_vectors(build_dir, "chunks", manifest.chunks, manifest.dimension)
         return _Previous(manifest, articles, sentences, chunks, files,
-                         sv.reconstruct_n(0, sv.ntotal), cv.reconstruct_n(0, cv.ntotal))
+                         sv.reconstruct_n(0, sv.ntotal), cv.reconstruct_n(0, cv.ntotal),
+                         sentence_terms, chunk_terms)
     except IndexMissingError:
         report.full_rebuild_reason = "no previous index"
     except (IndexCorruptError, IndexMismatchError, sqlite3.DatabaseError) as exc:
@@ -225,12 +229,15 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
 
     tmp = store.new_build_dir(settings.index_dir)
     db = store.create_db(tmp)
-    store.insert_rows(db, articles, sentences, chunks, files)
+    sentence_terms = _terms(sentence_src, previous.sentence_terms if previous else None,
+                            [text_of[s.article_id][s.start:s.end] for s in sentences])
+    chunk_terms = _terms(chunk_src, previous.chunk_terms if previous else None, [c.text for c in chunks])
+    store.insert_rows(db, articles, sentences, chunks, files, sentence_terms, chunk_terms)
     db.close()
     kind = store.write_vectors(tmp, "sentences", sentence_vectors)
     store.write_vectors(tmp, "chunks", chunk_vectors)
-    store.write_bm25(tmp, "sentences", [terms(text_of[s.article_id][s.start:s.end]) for s in sentences])
-    store.write_bm25(tmp, "chunks", [terms(c.text) for c in chunks])
+    store.write_bm25(tmp, "sentences", sentence_terms)
+    store.write_bm25(tmp, "chunks", chunk_terms)
     build_id = tmp.name.removeprefix(".tmp-")
     manifest = store.Manifest(
         format_version=store.FORMAT_VERSION, build_id=build_id,
@@ -242,6 +249,12 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
     report.articles, report.sentences, report.chunks = len(articles), len(sentences), len(chunks)
     report.embedded = len(texts)
     return build_id
+
+
+def _terms(sources: list[int], old: list[str] | None, texts: list[str]) -> list[str]:
+    """BM25 terms per row: reused from the previous build where the row was, computed otherwise."""
+    return [old[src] if old is not None and src >= 0 else " ".join(terms(text))
+            for src, text in zip(sources, texts)]
 
 
 def _assemble(sources: list[int], todo: list[int], fresh: np.ndarray,

@@ -38,9 +38,10 @@ SCHEMA = """
 CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, published TEXT, source TEXT, author TEXT,
     location TEXT, url TEXT, text TEXT, content_hash TEXT, n_sentences INTEGER);
 CREATE TABLE sentences (row INTEGER PRIMARY KEY, article_id TEXT, ordinal INTEGER,
-    start INTEGER, "end" INTEGER, content_hash TEXT);
+    start INTEGER, "end" INTEGER, content_hash TEXT, terms TEXT);
 CREATE TABLE chunks (row INTEGER PRIMARY KEY, article_id TEXT, ordinal INTEGER,
-    first_sentence INTEGER, last_sentence INTEGER, start INTEGER, "end" INTEGER, token_count INTEGER);
+    first_sentence INTEGER, last_sentence INTEGER, start INTEGER, "end" INTEGER, token_count INTEGER,
+    terms TEXT);
 CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, status TEXT,
     reason TEXT, article_ids TEXT);
 CREATE INDEX sentences_article ON sentences(article_id, ordinal);
@@ -156,13 +157,13 @@ def write_vectors(build_dir: Path, name: str, vectors: np.ndarray) -> str:
     return "IndexFlatIP"
 
 
-def write_bm25(build_dir: Path, name: str, documents: list[list[str]]) -> None:
+def write_bm25(build_dir: Path, name: str, documents: list[str]) -> None:
     """A BM25 index (bm25s) over pre-tokenized documents; empty documents get a placeholder."""
     import bm25s
 
     k1, b = BM25_PARAMS[name]
     retriever = bm25s.BM25(k1=k1, b=b)
-    retriever.index([d or ["\0"] for d in documents] or [["\0"]], show_progress=False)
+    retriever.index([d.split() or ["\0"] for d in documents] or [["\0"]], show_progress=False)
     retriever.save(str(build_dir / f"bm25-{name}"), show_progress=False)
 
 
@@ -233,18 +234,21 @@ def read_vectors(build_dir: Path, name: str, expected: int, dimension: int):  # 
 # Row-level reading and writing. Rows are numbered in insertion order and are the FAISS ids.
 
 def insert_rows(db: sqlite3.Connection, articles: list[Article], sentences: list[Sentence],
-                chunks: list[Chunk], files: list[FileRecord]) -> None:
+                chunks: list[Chunk], files: list[FileRecord], sentence_terms: list[str],
+                chunk_terms: list[str]) -> None:
+    """`*_terms`: each row's BM25 terms joined by spaces, kept so later builds need not redo them."""
     per_article = {}
     for s in sentences:
         per_article[s.article_id] = per_article.get(s.article_id, 0) + 1
     db.executemany("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)", [
         (a.id, a.title, a.published.isoformat() if a.published else None, a.source, a.author,
          a.location, a.url, a.text, a.content_hash, per_article.get(a.id, 0)) for a in articles])
-    db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?)", [
-        (row, s.article_id, s.ordinal, s.start, s.end, s.content_hash) for row, s in enumerate(sentences)])
-    db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)", [
-        (row, c.article_id, c.ordinal, c.first_sentence, c.last_sentence, c.start, c.end, c.token_count)
-        for row, c in enumerate(chunks)])
+    db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?)", [
+        (row, s.article_id, s.ordinal, s.start, s.end, s.content_hash, t)
+        for row, (s, t) in enumerate(zip(sentences, sentence_terms))])
+    db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)", [
+        (row, c.article_id, c.ordinal, c.first_sentence, c.last_sentence, c.start, c.end, c.token_count, t)
+        for row, (c, t) in enumerate(zip(chunks, chunk_terms))])
     db.executemany("INSERT INTO files VALUES (?,?,?,?,?,?)", [
         (f.path, f.size, f.mtime_ns, f.status, f.reason, json.dumps(f.article_ids)) for f in files])
     db.commit()
@@ -275,6 +279,14 @@ def read_chunks(db: sqlite3.Connection, articles: dict[str, Article]) -> list[Ch
     rows = db.execute('SELECT article_id, ordinal, first_sentence, last_sentence, start, "end", '
                       "token_count FROM chunks ORDER BY row")
     return [Chunk(a, o, f, la, s, e, articles[a].text[s:e], t) for a, o, f, la, s, e, t in rows]
+
+
+def read_terms(db: sqlite3.Connection, table: str) -> list[str] | None:
+    """Stored BM25 terms of every row of `sentences` or `chunks`; None if this index has none."""
+    try:
+        return [r[0] for r in db.execute(f"SELECT terms FROM {table} ORDER BY row")]  # noqa: S608 - fixed names
+    except sqlite3.OperationalError:
+        return None
 
 
 def read_files(db: sqlite3.Connection) -> dict[str, FileRecord]:
