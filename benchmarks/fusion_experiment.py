@@ -12,7 +12,6 @@ README's "retrieval" section quotes.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import sys
 from pathlib import Path
@@ -50,7 +49,7 @@ def signals(path: Path, embedder) -> tuple[dict[str, np.ndarray], list[list[bool
     ds = qv @ sv.T
     dc_chunk = qv @ cv.T
     dc = np.where(member[None, :, :], dc_chunk[:, :, None], -1).max(axis=1)
-    bm_s, bm_c = bm25s.BM25(k1=float(os.environ.get("K1", 1.5)), b=float(os.environ.get("B", 0.75))), bm25s.BM25()
+    bm_s, bm_c = bm25s.BM25(k1=float(os.environ.get("K1", 1.2)), b=float(os.environ.get("B", 0.5))), bm25s.BM25()
     bm_s.index([terms(t) or ["_"] for t in stexts], show_progress=False)
     bm_c.index([terms(c.text) or ["_"] for c in chunks], show_progress=False)
     bs = np.stack([bm_s.get_scores(terms(q.question)) for q in qs])
@@ -59,17 +58,11 @@ def signals(path: Path, embedder) -> tuple[dict[str, np.ndarray], list[list[bool
     bc_chunk = bc_chunk / np.maximum(bc_chunk.max(axis=1, keepdims=True), 1e-9)
     bc = np.where(member[None, :, :], bc_chunk[:, :, None], -1).max(axis=1)
     nb = np.maximum(np.pad(ds, ((0, 0), (1, 0)))[:, :-1], np.pad(ds, ((0, 0), (0, 1)))[:, 1:])
-    def bigrams(text):
-        t = terms(text)
-        return set(zip(t, t[1:]))
-    sb = [bigrams(t) for t in stexts]
-    bg = np.array([[len(qb & b) / max(len(qb), 1) for b in sb] for qb in map(bigrams, (q.question for q in qs))],
-                  dtype=np.float32)
     df = {}
     for t in stexts:
         for term in set(terms(t)):
             df[term] = df.get(term, 0) + 1
-    limit = float(os.environ.get("DF", 0.05)) * len(stexts)
+    limit = float(os.environ.get("DF", 0.05))  # TOPIC_SHARE in qa.retrieval * len(stexts)
     import re as _re
     def reduce(q):
         words = [w for w in _re.findall(r"\S+", q) if not (terms(w) and all(df.get(x, 0) > limit for x in terms(w)))]

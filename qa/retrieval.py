@@ -11,7 +11,6 @@ and a small length prior. `LiveIndex` switches to a newer build as soon as it is
 from __future__ import annotations
 
 import math
-import re
 import threading
 from dataclasses import dataclass
 from functools import cached_property
