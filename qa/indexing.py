@@ -99,7 +99,6 @@ def _load_previous(settings: Settings, embedder: Embedder, report: BuildReport) 
     try:
         build_dir = store.current_build_dir(settings.index_dir)
         manifest = store.read_manifest(build_dir)
-        db = store.open_db(build_dir)
         # The dimension belongs to the model: only load the model to check it if the model changed.
         dimension = manifest.dimension if manifest.model == embedder.model_id else embedder.dimension
         wanted = (store.FORMAT_VERSION, embedder.model_id, dimension,
@@ -107,19 +106,19 @@ def _load_previous(settings: Settings, embedder: Embedder, report: BuildReport) 
         if manifest.settings_key() != wanted:
             report.full_rebuild_reason = _what_changed(manifest, wanted)
             return None
-        articles = store.read_articles(db)
+        snap = store.load_snapshot(settings.index_dir)  # validated against its manifest
         sentences: dict[str, list[tuple[int, Sentence]]] = {}
-        for row, s in enumerate(store.read_sentences(db)):
+        for row, s in enumerate(snap.sentences):
             sentences.setdefault(s.article_id, []).append((row, s))
         chunks: dict[str, list[tuple[int, Chunk]]] = {}
-        for row, c in enumerate(store.read_chunks(db, articles)):
+        for row, c in enumerate(snap.chunks):
             chunks.setdefault(c.article_id, []).append((row, c))
+        db = store.open_db(snap.build_dir)
         files = store.read_files(db)
         sentence_terms, chunk_terms = store.read_terms(db, "sentences"), store.read_terms(db, "chunks")
         db.close()
-        sv = store.read_vectors(build_dir, "sentences", manifest.sentences, manifest.dimension)
-        cv = store.read_vectors(build_dir, "chunks", manifest.chunks, manifest.dimension)
-        return _Previous(manifest, articles, sentences, chunks, files,
+        sv, cv = snap.sentence_index, snap.chunk_index
+        return _Previous(snap.manifest, snap.articles, sentences, chunks, files,
                          sv.reconstruct_n(0, sv.ntotal), cv.reconstruct_n(0, cv.ntotal),
                          sentence_terms, chunk_terms)
     except IndexMissingError:

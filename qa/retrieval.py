@@ -128,8 +128,9 @@ def search(index: Searchable, embedder: Embedder, question: str, *, context: str
     texts = [snap.sentence_text(int(r)) for r in cand]
     kind = answer_type(question)
     at = np.array([has_answer_type(t, kind, question) for t in texts], dtype=np.float32)
-    fused = sum(sig.fuse(cand, at) for sig in signals)
-    confidence = signals[-1].confidence(cand)  # with context when there is one
+    scored = [sig.score(cand, at) for sig in signals]
+    fused = sum(f for f, _ in scored)
+    confidence = scored[-1][1]  # with context when there is one
     order = np.argsort(-fused, kind="stable")[:k]
     out = []
     for i in order:
@@ -153,28 +154,25 @@ class _Signals:
         # Exact scores over all sentences: a flat matrix product, ~1 ms per 10^4 sentences.
         self.dense = index.sentence_vectors @ qv
         self.reduced = index.sentence_vectors @ rv
-        self._dc: np.ndarray | None = None
 
-    def chunk_dense(self, cand: np.ndarray) -> np.ndarray:
-        if self._dc is None:
-            lo, hi = self.index.chunk_lo[cand], self.index.chunk_hi[cand]
-            ids = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in zip(lo, hi) if a >= 0] or [[]]))
-            ids = ids.astype(np.int64)
-            scores = np.full(len(self.index.snapshot.chunks), -1.0, dtype=np.float32)
-            scores[ids] = self.index.chunk_vectors[ids] @ self.qv
-            self._dc = np.array([scores[a:b + 1].max() if a >= 0 else 0.0 for a, b in zip(lo, hi)])
-        return self._dc
-
-    def fuse(self, cand: np.ndarray, answer_type: np.ndarray) -> np.ndarray:
+    def score(self, cand: np.ndarray, answer_type: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fused score (what ranks) and confidence (what abstains) of each candidate row."""
         lo, hi = self.index.chunk_lo[cand], self.index.chunk_hi[cand]
-        bc = np.array([self.chunk_bm25[a:b + 1].max() if a >= 0 else 0.0 for a, b in zip(lo, hi)])
+        ids = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in zip(lo, hi) if a >= 0] or [[]]))
+        chunk_dense = np.full(len(self.chunk_bm25), -1.0, dtype=np.float32)
+        chunk_dense[ids.astype(np.int64)] = self.index.chunk_vectors[ids.astype(np.int64)] @ self.qv
+        dc, bc = _range_max(chunk_dense, lo, hi), _range_max(self.chunk_bm25, lo, hi)
         w = WEIGHTS
-        return (w["dense"] * self.dense[cand] + w["reduced"] * self.reduced[cand] + w["bm25"] * self.bm25[cand]
-                + w["chunk_dense"] * self.chunk_dense(cand) + w["chunk_bm25"] * bc
-                + w["answer_type"] * answer_type + w["length"] * self.index.length_prior[cand])
+        fused = (w["dense"] * self.dense[cand] + w["reduced"] * self.reduced[cand] + w["bm25"] * self.bm25[cand]
+                 + w["chunk_dense"] * dc + w["chunk_bm25"] * bc
+                 + w["answer_type"] * answer_type + w["length"] * self.index.length_prior[cand])
+        confidence = np.maximum(self.dense[cand], dc) + KNOWN_WEIGHT * self.index.known_share(self.terms)
+        return fused, confidence
 
-    def confidence(self, cand: np.ndarray) -> np.ndarray:
-        return np.maximum(self.dense[cand], self.chunk_dense(cand)) + KNOWN_WEIGHT * self.index.known_share(self.terms)
+
+def _range_max(scores: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """For each candidate, the best score among the chunks [lo, hi] holding it (0 if none)."""
+    return np.array([scores[a:b + 1].max() if a >= 0 else 0.0 for a, b in zip(lo, hi)], dtype=np.float32)
 
 
 def _normalized(scores: np.ndarray) -> np.ndarray:
