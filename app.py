@@ -46,9 +46,11 @@ def build_demo(engine: Engine) -> gr.Blocks:
         return answer_html(answer), sources_html(answer, texts(answer))
 
     def library():
-        snap = _snapshot(engine)
-        if snap is None:
-            return [], "**No index yet.** Add articles and press Rebuild.", gr.update(choices=[]), gr.update(choices=[])
+        try:
+            snap = engine.index.get().snapshot
+        except QAError as exc:  # no index yet, or a damaged one: say which, and how to fix it
+            return [], f"**The index cannot be used:** {exc}. Add articles and press **Rebuild index**.", \
+                gr.update(choices=[]), gr.update(choices=[])
         rows = sorted(snap.articles.values(), key=lambda a: (a.published or date.min, a.title), reverse=True)
         counts: dict[str, int] = {}
         for s in snap.sentences:
@@ -155,13 +157,6 @@ def _answer(engine: Engine, question: str, history: list[str], n: int | None = N
                              since=since, until=until, article_ids=articles)
     except QAError as exc:
         raise gr.Error(str(exc)) from exc
-
-
-def _snapshot(engine: Engine) -> store.Snapshot | None:
-    try:
-        return engine.index.get().snapshot
-    except QAError:
-        return None
 
 
 def _text(message: dict) -> str:
