@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 from qa.errors import QAError
@@ -29,12 +30,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--sentences", type=int, help="most sentences quoted (env QA_MAX_SENTENCES; default 3)")
     p.add_argument("--min-confidence", type=float, help="strictness of 'not found' (default 0.68, calibrated; "
                    "higher declines more)")
+    p.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="only articles published on or after")
+    p.add_argument("--until", type=_date, metavar="YYYY-MM-DD", help="only articles published on or before")
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
-    p = sub.add_parser("eval", parents=[common], help="measure answer quality on a SQuAD-format file")
-    p.add_argument("file", type=Path, help="SQuAD v1.1 or v2.0 JSON")
+    p = sub.add_parser("eval", parents=[common], help="measure answer quality on a SQuAD-format file "
+                       "(or news-aware checks on a qa-news-eval file)")
+    p.add_argument("file", type=Path, help="SQuAD v1.1 or v2.0 JSON, or a qa-news-eval JSON "
+                   "(see tests/data/news-eval.json)")
     p.add_argument("--foreign", type=Path, metavar="FILE", help="SQuAD file whose questions must all be declined")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     return parser
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2024-10-31") from exc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,8 +123,17 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
             ("chunking", f"{m.chunk_tokens} tokens ({m.tiktoken_encoding}), {m.chunk_overlap} sentence overlap"),
             ("vector index", m.faiss_index), ("built at", m.built_at),
             ("corpus changed since", changed)]
+    snap = store.load_snapshot(settings.index_dir)
+    groups = set(snap.copies.values())
+    rows.append(("syndicated stories", f"{len(groups)} (carried by {sum(map(len, groups))} articles)"))
     for key, value in rows:
         print(f"{key + ':':22} {value}")
+    for group in sorted(groups, key=lambda g: snap.articles[g[0]].location):
+        first = snap.articles[group[0]]
+        print(f"\n{first.title} ({first.published or 'undated'})")
+        for article_id in group:
+            a = snap.articles[article_id]
+            print(f"    {a.source or '-':20} {a.published or 'undated'}  {a.location}")
     return 0
 
 
@@ -122,7 +143,8 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from qa.answering import Engine
 
     engine = Engine(settings, _embedder(settings))
-    answer = engine.answer(args.question, max_sentences=args.sentences, min_confidence=args.min_confidence)
+    answer = engine.answer(args.question, max_sentences=args.sentences, min_confidence=args.min_confidence,
+                           since=args.since, until=args.until)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
@@ -133,6 +155,9 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     for c in shown:
         print(f"\n[{c.number}] {c.title} - {c.date or 'undated'}{' - ' + c.source if c.source else ''}"
               f"\n    {c.location}{' ' + c.url if c.url else ''}\n    ...{c.passage}...")
+        if c.also_in:
+            print("    also in: " + "; ".join(f"{x.source or x.title} ({x.date or 'undated'}, {x.location})"
+                                          for x in c.also_in))
     return 0
 
 
@@ -140,9 +165,12 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
 
-    from qa.evaluation import run_eval
+    from qa.evaluation import is_news_eval, run_eval, run_news_eval
 
-    report = run_eval(settings, _embedder(settings), args.file, args.foreign)
+    if is_news_eval(args.file):
+        report = run_news_eval(settings, _embedder(settings), args.file)
+    else:
+        report = run_eval(settings, _embedder(settings), args.file, args.foreign)
     if args.json:
         print(json.dumps(asdict(report)))
         return 0

@@ -168,3 +168,110 @@ def run_eval(settings, embedder, path: Path, foreign_path: Path | None = None,  
         engine = Engine(local, embedder)
         engine.answer("warm up")  # load the index and model before timing
         return evaluate(engine, squad, foreign)
+
+
+# News-aware checks (`qa eval` on a file with "format": "qa-news-eval", e.g. tests/data/news-eval.json):
+# syndicated copies found at index time, disagreement between sources, and "latest" questions.
+
+NEWS_FORMAT = "qa-news-eval"
+
+
+@dataclass(frozen=True)
+class NewsReport:
+    articles: int
+    copy_pairs: int  # true pairs of copies in the file
+    copy_pairs_found: int
+    copy_precision: float | None  # None when nothing was called a copy
+    copy_recall: float | None
+    disagreement_cases: int
+    disagreement_precision: float | None
+    disagreement_recall: float | None
+    disagreement_accuracy: float
+    latest_cases: int
+    latest_top1: float  # share of "latest" questions whose first citation is a newest relevant article
+    dates_ordered: float  # share of answers citing several dates that list them oldest to newest
+    latency_p50_ms: float
+
+
+def is_news_eval(path: Path) -> bool:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8")).get("format") == NEWS_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def evaluate_news(engine, spec: dict) -> NewsReport:  # noqa: ANN001
+    """Score `engine` (over an index of the spec's corpus) on the spec's copies, pairs and latest cases."""
+    import numpy as np
+
+    from qa.syndication import pairs
+
+    snap = engine.index.get().snapshot
+    by_location = {a.location: a.id for a in snap.articles.values()}
+    try:
+        true_pairs = pairs([[by_location[loc] for loc in group] for group in spec.get("copies", [])])
+    except KeyError as exc:
+        raise QAError(f"the news eval names an article that is not in its corpus: {exc}") from exc
+    groups = {tuple(g) for g in snap.copies.values()}
+    found_pairs = pairs(groups)
+    hit = len(true_pairs & found_pairs)
+    flags, expected, latencies, ordered = [], [], [], []
+    for case in spec.get("pairs", []):
+        ids = {by_location[loc] for loc in case["articles"]}
+        t = time.perf_counter()
+        answer = engine.answer(case["question"], article_ids=ids)
+        latencies.append((time.perf_counter() - t) * 1000)
+        flags.append(answer.disagreement is not None)
+        expected.append(bool(case["disagree"]))
+        dates = [c.date for c in answer.citations if c.date]
+        if len(set(dates)) > 1:
+            ordered.append(dates == sorted(dates))
+    latest_ok = []
+    for case in spec.get("latest", []):
+        t = time.perf_counter()
+        answer = engine.answer(case["question"])
+        latencies.append((time.perf_counter() - t) * 1000)
+        latest_ok.append(bool(answer.citations) and answer_location(answer) in case["expect"])
+        dates = [c.date for c in answer.citations if c.date]
+        if len(set(dates)) > 1:
+            ordered.append(dates == sorted(dates))
+    tp = sum(f and e for f, e in zip(flags, expected))
+    return NewsReport(
+        articles=len(snap.articles), copy_pairs=len(true_pairs), copy_pairs_found=len(found_pairs),
+        copy_precision=hit / len(found_pairs) if found_pairs else None,
+        copy_recall=hit / len(true_pairs) if true_pairs else None,
+        disagreement_cases=len(flags),
+        disagreement_precision=tp / sum(flags) if any(flags) else None,
+        disagreement_recall=tp / sum(expected) if any(expected) else None,
+        disagreement_accuracy=sum(f == e for f, e in zip(flags, expected)) / max(len(flags), 1),
+        latest_cases=len(latest_ok), latest_top1=sum(latest_ok) / max(len(latest_ok), 1),
+        dates_ordered=sum(ordered) / len(ordered) if ordered else 1.0,
+        latency_p50_ms=float(np.percentile(latencies, 50)) if latencies else 0.0)
+
+
+def answer_location(answer) -> str:  # noqa: ANN001
+    """The article (corpus location) of the citation the answer leads with by relevance."""
+    best = max(answer.citations, key=lambda c: c.score)
+    return best.location
+
+
+def run_news_eval(settings, embedder, path: Path, progress=None) -> NewsReport:  # noqa: ANN001
+    """Index the spec's corpus (a folder beside the spec) in a temporary folder and score it."""
+    import shutil
+    import tempfile
+    from dataclasses import replace
+
+    from qa.answering import Engine
+    from qa.indexing import build_index
+
+    spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    source = Path(path).parent / spec.get("corpus", "")
+    if not source.is_dir():
+        raise QAError(f"the news eval's corpus folder {source} does not exist")
+    with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
+        local = replace(settings, corpus_dir=Path(tmp) / "corpus", index_dir=Path(tmp) / "index")
+        shutil.copytree(source, local.corpus_dir)
+        build_index(local, embedder, progress=progress)
+        engine = Engine(local, embedder)
+        engine.answer("warm up")
+        return evaluate_news(engine, spec)

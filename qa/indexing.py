@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,7 @@ from qa.errors import ArticleError, IndexCorruptError, IndexMismatchError, Index
 from qa.sentences import Sentence, split_sentences
 from qa.settings import Settings
 from qa.terms import terms
-from qa import store
+from qa import store, syndication
 
 SEGMENTER = "syntok-1"
 
@@ -43,6 +45,7 @@ class BuildReport:
     sentences: int = 0
     chunks: int = 0
     embedded: int = 0  # texts embedded in this build
+    copy_groups: int = 0  # stories carried by several articles (syndicated copies)
     seconds: float = 0.0
 
 
@@ -57,6 +60,7 @@ class _Previous:
     chunk_vectors: np.ndarray
     sentence_terms: list[str] | None  # by row; None when the previous index did not store them
     chunk_terms: list[str] | None
+    shingles: dict[str, np.ndarray]  # article id -> hashed word 4-grams (syndication)
 
 
 def corpus_fingerprint(corpus_dir: Path) -> str:
@@ -116,11 +120,12 @@ def _load_previous(settings: Settings, embedder: Embedder, report: BuildReport) 
         db = store.open_db(snap.build_dir)
         files = store.read_files(db)
         sentence_terms, chunk_terms = store.read_terms(db, "sentences"), store.read_terms(db, "chunks")
+        shingles = store.read_shingles(db)
         db.close()
         sv, cv = snap.sentence_index, snap.chunk_index
         return _Previous(snap.manifest, snap.articles, sentences, chunks, files,
                          sv.reconstruct_n(0, sv.ntotal), cv.reconstruct_n(0, cv.ntotal),
-                         sentence_terms, chunk_terms)
+                         sentence_terms, chunk_terms, shingles)
     except IndexMissingError:
         report.full_rebuild_reason = "no previous index"
     except (IndexCorruptError, IndexMismatchError, sqlite3.DatabaseError) as exc:
@@ -231,7 +236,11 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
     sentence_terms = _terms(sentence_src, previous.sentence_terms if previous else None,
                             [text_of[s.article_id][s.start:s.end] for s in sentences])
     chunk_terms = _terms(chunk_src, previous.chunk_terms if previous else None, [c.text for c in chunks])
-    store.insert_rows(db, articles, sentences, chunks, files, sentence_terms, chunk_terms)
+    old_shingles = previous.shingles if previous else {}
+    signatures = {a.id: old_shingles[a.id] if a.id in old_shingles and reusable[a.id].content_hash == a.content_hash
+                  else syndication.shingles(a.text) for a in articles}
+    groups = syndication.copy_groups(signatures, order=_cited_first({a.id: a for a in articles}))
+    store.insert_rows(db, articles, sentences, chunks, files, sentence_terms, chunk_terms, signatures, groups)
     db.close()
     kind = store.write_vectors(tmp, "sentences", sentence_vectors)
     store.write_vectors(tmp, "chunks", chunk_vectors)
@@ -247,7 +256,16 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
     store.publish(settings.index_dir, tmp, manifest, keep=settings.keep_builds)
     report.articles, report.sentences, report.chunks = len(articles), len(sentences), len(chunks)
     report.embedded = len(texts)
+    report.copy_groups = len(groups)
     return build_id
+
+
+def _cited_first(articles: dict[str, Article]) -> Callable[[str], tuple[object, ...]]:
+    """Order of syndicated copies: the earliest published is the one cited, then the longest."""
+    def key(article_id: str) -> tuple[object, ...]:
+        a = articles[article_id]
+        return (a.published is None, a.published or date.min, -len(a.text), a.location)
+    return key
 
 
 def _terms(sources: list[int], old: list[str] | None, texts: list[str]) -> list[str]:

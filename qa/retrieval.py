@@ -26,6 +26,10 @@ from qa.terms import answer_type, has_answer_type, terms
 WEIGHTS = {"dense": 1.0, "reduced": 1.0, "bm25": 0.5, "chunk_dense": 0.3, "chunk_bm25": 0.4,
            "answer_type": 0.2, "length": 0.05}
 KNOWN_WEIGHT = 0.3  # benchmarks/abstention_experiment.py
+# For questions asking for the latest state: the newest of the relevant candidates (fused score
+# within RELEVANT_SHARE of the best) gains up to this much, the oldest nothing.
+RECENCY_WEIGHT = 0.5
+RELEVANT_SHARE = 0.8
 TOPIC_SHARE = 0.05  # a term in more than this share of sentences is topic, not question, signal
 CANDIDATES = 200  # per signal, before fusion
 
@@ -68,6 +72,10 @@ class Searchable:
             self.chunk_hi[rows] = crow
         self.length_prior = np.array([math.log(max(s.end - s.start, 20) / 20) / math.log(15)
                                       for s in snapshot.sentences], dtype=np.float32)
+        day = {a.id: a.published.toordinal() if a.published else np.nan for a in snapshot.articles.values()}
+        self.published_day = np.array([day[s.article_id] for s in snapshot.sentences], dtype=np.float64)
+        dated = self.published_day[~np.isnan(self.published_day)]
+        self.spans_dates = bool(len(dated)) and bool(dated.min() < dated.max())  # "latest" means something
 
     def known_share(self, query_terms: list[str]) -> float:
         """Share of the query's terms that occur anywhere in the index (0 for an empty query)."""
@@ -109,12 +117,13 @@ def reduce_question(question: str, topic: frozenset[str]) -> str:
 
 
 def search(index: Searchable, embedder: Embedder, question: str, *, context: str = "",
-           k: int = 10, allowed: np.ndarray | None = None) -> list[ScoredSentence]:
+           k: int = 10, allowed: np.ndarray | None = None, prefer_recent: bool = False) -> list[ScoredSentence]:
     """The `k` best sentences for `question`, best first.
 
     `context`: an earlier question this one follows up; then sentences are ranked by the sum of
     their scores for the question alone (what is asked now) and with its context (what it is
     about). `allowed`: optional boolean mask over sentence rows (date or article filters).
+    `prefer_recent`: among the relevant sentences, newer articles rank higher.
     """
     snap = index.snapshot
     if not snap.sentences:
@@ -129,15 +138,17 @@ def search(index: Searchable, embedder: Embedder, question: str, *, context: str
     kind = answer_type(question)
     at = np.array([has_answer_type(t, kind, question) for t in texts], dtype=np.float32)
     scored = [sig.score(cand, at) for sig in signals]
-    fused = sum(f for f, _ in scored)
+    fused = sum(f for f, _ in scored) / len(signals)
     confidence = scored[-1][1]  # with context when there is one
+    if prefer_recent:
+        fused = fused + RECENCY_WEIGHT * _recency(index.published_day[cand], fused)
     order = np.argsort(-fused, kind="stable")[:k]
     out = []
     for i in order:
         row = int(cand[i])
         s = snap.sentences[row]
         out.append(ScoredSentence(row, snap.articles[s.article_id], s.ordinal, s.start, s.end, texts[i],
-                                  float(fused[i]) / len(signals), float(confidence[i])))
+                                  float(fused[i]), float(confidence[i])))
     return out
 
 
@@ -168,6 +179,17 @@ class _Signals:
                  + w["answer_type"] * answer_type + w["length"] * self.index.length_prior[cand])
         confidence = np.maximum(self.dense[cand], dc) + KNOWN_WEIGHT * self.index.known_share(self.terms)
         return fused, confidence
+
+
+def _recency(days: np.ndarray, fused: np.ndarray) -> np.ndarray:
+    """0 (oldest) to 1 (newest) among relevant dated candidates; 0 for the rest."""
+    relevant = (fused >= RELEVANT_SHARE * fused.max()) & ~np.isnan(days)
+    if relevant.sum() < 2:
+        return np.zeros_like(fused)
+    lo, hi = days[relevant].min(), days[relevant].max()
+    if hi == lo:
+        return np.zeros_like(fused)
+    return np.where(relevant, (days - lo) / (hi - lo), 0.0).astype(np.float32)
 
 
 def _range_max(scores: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -30,13 +30,14 @@ from qa.chunking import Chunk
 from qa.errors import BuildLockedError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.sentences import Sentence
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # (k1, b) chosen on ../shared/eval (benchmarks/fusion_experiment.py): sentences are short, so
 # length normalization is weaker for them than for chunks.
 BM25_PARAMS = {"sentences": (1.2, 0.5), "chunks": (1.5, 0.75)}
 SCHEMA = """
 CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, published TEXT, source TEXT, author TEXT,
-    location TEXT, url TEXT, text TEXT, content_hash TEXT, n_sentences INTEGER);
+    location TEXT, url TEXT, text TEXT, content_hash TEXT, n_sentences INTEGER,
+    shingles BLOB, copy_of TEXT);
 CREATE TABLE sentences (row INTEGER PRIMARY KEY, article_id TEXT, ordinal INTEGER,
     start INTEGER, "end" INTEGER, content_hash TEXT, terms TEXT);
 CREATE TABLE chunks (row INTEGER PRIMARY KEY, article_id TEXT, ordinal INTEGER,
@@ -235,14 +236,19 @@ def read_vectors(build_dir: Path, name: str, expected: int, dimension: int):  # 
 
 def insert_rows(db: sqlite3.Connection, articles: list[Article], sentences: list[Sentence],
                 chunks: list[Chunk], files: list[FileRecord], sentence_terms: list[str],
-                chunk_terms: list[str]) -> None:
-    """`*_terms`: each row's BM25 terms joined by spaces, kept so later builds need not redo them."""
-    per_article = {}
+                chunk_terms: list[str], shingles: dict[str, np.ndarray],
+                copy_groups: list[list[str]]) -> None:
+    """`*_terms`: each row's BM25 terms joined by spaces, and `shingles`: each article's hashed
+    word 4-grams, kept so later builds need not redo them. `copy_groups`: syndicated copies, first the
+    copy that is cited."""
+    per_article: dict[str, int] = {}
     for s in sentences:
         per_article[s.article_id] = per_article.get(s.article_id, 0) + 1
-    db.executemany("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)", [
+    copy_of = {member: group[0] for group in copy_groups for member in group}
+    db.executemany("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
         (a.id, a.title, a.published.isoformat() if a.published else None, a.source, a.author,
-         a.location, a.url, a.text, a.content_hash, per_article.get(a.id, 0)) for a in articles])
+         a.location, a.url, a.text, a.content_hash, per_article.get(a.id, 0),
+         shingles[a.id].astype("<u4").tobytes(), copy_of.get(a.id)) for a in articles])
     db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?)", [
         (row, s.article_id, s.ordinal, s.start, s.end, s.content_hash, t)
         for row, (s, t) in enumerate(zip(sentences, sentence_terms))])
@@ -268,6 +274,20 @@ def read_articles(db: sqlite3.Connection) -> dict[str, Article]:
     rows = db.execute("SELECT id, title, published, source, author, location, url, text, content_hash "
                       "FROM articles ORDER BY rowid").fetchall()
     return {r[0]: Article(r[0], r[1], date.fromisoformat(r[2]) if r[2] else None, *r[3:]) for r in rows}
+
+
+def read_shingles(db: sqlite3.Connection) -> dict[str, np.ndarray]:
+    return {r[0]: np.frombuffer(r[1], dtype="<u4").astype(np.uint32)
+            for r in db.execute("SELECT id, shingles FROM articles")}
+
+
+def read_copy_groups(db: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
+    """Article id -> its group of syndicated copies (the cited copy first), for grouped articles."""
+    groups: dict[str, list[str]] = {}
+    for article_id, first in db.execute("SELECT id, copy_of FROM articles WHERE copy_of IS NOT NULL "
+                                        "ORDER BY copy_of = id DESC, published IS NULL, published, rowid"):
+        groups.setdefault(first, []).append(article_id)
+    return {member: tuple(g) for g in groups.values() for member in g}
 
 
 def read_sentences(db: sqlite3.Connection) -> list[Sentence]:
@@ -306,6 +326,7 @@ class Snapshot:
     chunk_index: object
     sentence_bm25: object  # bm25s.BM25
     chunk_bm25: object
+    copies: dict[str, tuple[str, ...]]  # article id -> its syndicated copies, cited one first
 
     def sentence_text(self, row: int) -> str:
         s = self.sentences[row]
@@ -324,6 +345,7 @@ def load_snapshot(index_dir: Path, model: str | None = None) -> Snapshot:
         articles = read_articles(db)
         sentences = read_sentences(db)
         chunks = read_chunks(db, articles)
+        copies = read_copy_groups(db)
     except (sqlite3.DatabaseError, KeyError) as exc:
         raise IndexCorruptError(f"{build_dir / 'db.sqlite'} is damaged ({exc}): "
                                 "run `qa index --full` to rebuild") from exc
@@ -334,4 +356,4 @@ def load_snapshot(index_dir: Path, model: str | None = None) -> Snapshot:
     return Snapshot(build_dir, manifest, articles, sentences, chunks,
                     read_vectors(build_dir, "sentences", manifest.sentences, manifest.dimension),
                     read_vectors(build_dir, "chunks", manifest.chunks, manifest.dimension),
-                    read_bm25(build_dir, "sentences"), read_bm25(build_dir, "chunks"))
+                    read_bm25(build_dir, "sentences"), read_bm25(build_dir, "chunks"), copies)

@@ -1,0 +1,183 @@
+"""Figures stated in sentences, and whether two sources state different figures for one thing.
+
+Scope: questions that ask for a number, an amount, a share or a date ("How many troops...",
+"How large is the package...", "When will he visit..."). The question says which kind of figure it
+asks for (troops, dollars, percent, a date); each candidate sentence's figures of that kind are
+read with their unit (the noun they count, normalized: "soldiers" and "troops" are one unit), and
+two stories disagree when, for a unit both state, no value of one matches a value of the other.
+Rule-based on purpose: every flag can be checked by reading the two sentences. Measured on
+tests/data/news-eval.json with `qa eval` (precision and recall in the README).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.terms import STOPWORDS, answer_type, stem, terms
+
+_TOKEN = re.compile(r"[$€£]|\d[\d,.]*\w*|\w+(?:[-'’]\w+)*|%|[^\w\s]", re.UNICODE)
+_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
+                                     "thirteen fourteen fifteen sixteen seventeen eighteen nineteen "
+                                     "twenty".split())} | {
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+    "hundred": 100, "dozen": 12}
+_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "bn": 1e9}
+_MONTHS = {m: i + 1 for i, m in enumerate("january february march april may june july august september "
+                                          "october november december".split())}
+_MONTHS |= {m[:3]: n for m, n in _MONTHS.items()} | {"sept": 9}
+# One unit for words news uses interchangeably for the same thing counted.
+_SYNONYMS = {"soldier": "troop", "force": "troop", "personnel": "troop", "serviceman": "troop",
+             "percent": "%", "per": "%", "kilometre": "km", "kilometer": "km", "mile": "mile",
+             "dollar": "$", "usd": "$", "euro": "€", "pound": "£"}
+_DISTANCE = frozenset({"km", "mile", "metre", "meter"})
+_DURATION = frozenset({"day", "week", "month", "year", "hour", "minute"})
+_CHANGE = re.compile(r"\b(ris|rose|grow|grew|fall|fell|increas|decreas|drop|jump|climb|declin|gain|lost|"
+                     r"lose|shr[iu]nk|up|down)\w*", re.I)
+_MAX_UNIT_WORDS = 4
+TOLERANCE = 0.01  # relative: figures closer than this are the same figure
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: float | str  # a number, or "MM-DD" / "YYYY" for dates
+    unit: str | None  # normalized unit ("troop", "$", "%", "km", "date", "year"); None if unknown
+    text: str  # as written in the sentence
+
+
+def asked_units(question: str) -> frozenset[str] | None:
+    """The units of figure `question` asks for; an empty set when it asks for none, None for any."""
+    kind = answer_type(question)
+    q = question.lower()
+    if kind == "date":
+        return frozenset({"date", "year"})
+    counted = re.search(r"\b(?:estimate|figure|number|toll|count|total|tally)s? of\s+(.+)", question, re.I)
+    if kind != "number" and not counted:
+        return frozenset()
+    if re.search(r"\bhow far\b", q):
+        return _DISTANCE
+    if re.search(r"\bhow long\b", q):
+        return _DISTANCE | _DURATION
+    if re.search(r"\b(percent|percentage|share|rate)\b", q) or (
+            re.search(r"\bhow much\b", q) and _CHANGE.search(q)):
+        return frozenset({"%"})
+    if re.search(r"\bhow (much|large|big)\b|\b(cost|worth|spend|spent|budget|price)\b", q):
+        return frozenset({"$", "€", "£"})
+    many = re.search(r"\bhow many\s+(.+)", question, re.I) or counted
+    if many:
+        unit = _unit_of(_TOKEN.findall(many.group(many.lastindex or 0)))
+        return frozenset({unit}) if unit else None
+    return None
+
+
+def figures(sentence: str, units: frozenset[str] | None = None) -> list[Figure]:
+    """The figures in `sentence`, restricted to `units` when given (None: every figure).
+
+    A figure whose unit is not written next to it ("some 10,000 of them") takes the unit asked
+    for, if the sentence names that unit elsewhere.
+    """
+    tokens = list(_TOKEN.finditer(sentence))
+    words = [t.group(0) for t in tokens]
+    lower = [w.lower().rstrip(".,") for w in words]
+    named = {normal_unit(t) for t in terms(sentence)}
+    out: list[Figure] = []
+    used: set[int] = set()
+    for i, w in enumerate(lower):
+        if i in used:
+            continue
+        date = _date_at(lower, i)
+        if date:
+            value, width = date
+            used.update(range(i, i + width))
+            unit = "year" if len(value) == 4 else "date"
+            out.append(Figure(value, unit, _span(sentence, tokens, i, i + width)))
+            continue
+        value = _number(w)
+        if value is None or (i + 1 < len(lower) and lower[i + 1] in ("th", "st", "nd", "rd")):
+            continue
+        first, j = i, i + 1
+        currency = lower[i - 1] if i > 0 and lower[i - 1] in ("$", "€", "£") else None
+        if currency:
+            first = i - 1
+        if j < len(lower) and lower[j] in _SCALE:
+            value *= _SCALE[lower[j]]
+            j += 1
+        if j < len(lower) and (lower[j] == "%" or lower[j] in ("percent", "pct")):
+            unit, j = "%", j + 1
+        elif j + 1 < len(lower) and lower[j] == "per" and lower[j + 1] == "cent":
+            unit, j = "%", j + 2
+        elif currency:
+            unit = currency
+        else:
+            rest = lower[j:]
+            if rest[:1] == ["of"]:  # "8,000 of the troops", "some 10,000 of them"
+                rest = rest[2:] if rest[1:2] == ["the"] else []
+            run = _run(rest)
+            unit = _unit_of(run)
+            j += len(run) if lower[j:j + 1] != ["of"] else 0
+        if unit is None and units:
+            unit = next((u for u in sorted(units) if u in named), None)
+        used.update(range(i, j))
+        out.append(Figure(value, unit, _span(sentence, tokens, first, j)))
+    return [f for f in out if units is None or f.unit in units]
+
+
+def differ(a: list[Figure], b: list[Figure]) -> str | None:
+    """The unit on which two stories' figures contradict (both state it, no value in common)."""
+    for unit in sorted({f.unit for f in a if f.unit} & {f.unit for f in b if f.unit}):
+        va = [f.value for f in a if f.unit == unit]
+        vb = [f.value for f in b if f.unit == unit]
+        if not any(_same(x, y) for x in va for y in vb):
+            return unit
+    return None
+
+
+def _same(x: float | str, y: float | str) -> bool:
+    if isinstance(x, str) or isinstance(y, str):
+        return x == y
+    return abs(x - y) <= TOLERANCE * max(abs(x), abs(y))
+
+
+def _number(word: str) -> float | None:
+    if _NUMBER.fullmatch(word):
+        return float(word.replace(",", ""))
+    return float(_WORDS[word]) if word in _WORDS else None
+
+
+def _date_at(lower: list[str], i: int) -> tuple[str, int] | None:
+    """A date starting at token i: "November 20", "Nov. 20", "20 November", or a year 1900-2099."""
+    w = lower[i]
+    nxt = lower[i + 1] if i + 1 < len(lower) else ""
+    if w in _MONTHS and nxt.isdigit() and 1 <= int(nxt) <= 31:
+        return f"{_MONTHS[w]:02d}-{int(nxt):02d}", 2
+    if w.isdigit() and 1 <= int(w) <= 31 and nxt in _MONTHS:
+        return f"{_MONTHS[nxt]:02d}-{int(w):02d}", 2
+    if len(w) == 4 and w.isdigit() and 1900 <= int(w) <= 2099 and nxt not in _SCALE and nxt != "%":
+        return w, 1
+    return None
+
+
+def _run(words: list[str]) -> list[str]:
+    """The noun phrase a figure counts: the words after it up to a function word or a verb."""
+    run = []
+    for w in words[:_MAX_UNIT_WORDS]:
+        if not re.fullmatch(r"[a-z][\w'’-]*", w) or w in STOPWORDS or w.endswith(("ed", "ing", "ly")):
+            break
+        run.append(w)
+    return run
+
+
+def _unit_of(tokens: list[str]) -> str | None:
+    run = _run([t.lower() for t in tokens])
+    return normal_unit(stem(run[-1])) if run else None
+
+
+def normal_unit(term: str) -> str:
+    """One name for units news uses interchangeably ("soldier" and "troop")."""
+    return _SYNONYMS.get(term, term)
+
+
+def _span(sentence: str, tokens: list[re.Match[str]], first: int, end: int) -> str:
+    end = max(end, first + 1)
+    return sentence[tokens[first].start():tokens[min(end, len(tokens)) - 1].end()].rstrip(".,")

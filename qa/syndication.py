@@ -1,0 +1,72 @@
+"""Articles -> groups of syndicated copies: one story carried by several outlets, lightly edited.
+
+Two articles are copies when most word 4-grams ("shingles") of the shorter one also occur in the
+longer one. Containment rather than Jaccard similarity, so that a copy with trimmed paragraphs or a
+new headline still matches; different stories on the same topic share names and the odd quote,
+but few 4-grams. Shingles are hashed (CRC-32) and stored per article, so a build only hashes new
+articles; grouping goes through an inverted index of the hashes, so it never compares every pair.
+Precision and recall are measured in benchmarks/copies_experiment.py and by `qa eval` on
+tests/data/news-eval.json.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+from collections.abc import Callable, Sequence
+from itertools import combinations
+
+import numpy as np
+
+SHINGLE_WORDS = 4  # 3 to 5 measured: benchmarks/copies_experiment.py
+MIN_CONTAINMENT = 0.5  # share of the shorter article's shingles found in the other one
+COMMON = 50  # a shingle in more articles than this is boilerplate, not evidence of copying
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def shingles(text: str) -> np.ndarray:
+    """Sorted unique hashes of the article's word 4-grams (case-insensitive, punctuation ignored)."""
+    words = _WORD.findall(text.lower())
+    grams = [" ".join(words[i:i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))]
+    return np.unique(np.fromiter((zlib.crc32(g.encode("utf-8")) for g in grams if g),
+                                 dtype=np.uint32, count=-1))
+
+
+def copy_groups(signatures: dict[str, np.ndarray],
+                order: Callable[[str], object] = str) -> list[list[str]]:
+    """Groups (two or more article ids) of copies of one story, each sorted by `order`."""
+    ids = list(signatures)
+    sizes = np.array([len(signatures[i]) for i in ids], dtype=np.int64)
+    if len(ids) < 2 or not sizes.sum():
+        return []
+    hashes = np.concatenate([signatures[i] for i in ids])
+    owners = np.repeat(np.arange(len(ids)), sizes)
+    by_hash = np.argsort(hashes, kind="stable")
+    hashes, owners = hashes[by_hash], owners[by_hash]
+    starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
+    ends = np.r_[starts[1:], len(hashes)]
+    shared: Counter[tuple[int, int]] = Counter()
+    for lo, hi in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
+        if hi - lo <= COMMON:
+            shared.update(combinations(sorted(set(owners[lo:hi].tolist())), 2))
+    parent = list(range(len(ids)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for (a, b), count in shared.items():
+        if count >= MIN_CONTAINMENT * min(sizes[a], sizes[b]):
+            parent[root(a)] = root(b)
+    groups: dict[int, list[str]] = {}
+    for i, article_id in enumerate(ids):
+        groups.setdefault(root(i), []).append(article_id)
+    return sorted((sorted(g, key=order) for g in groups.values() if len(g) > 1), key=lambda g: order(g[0]))
+
+
+def pairs(groups: Sequence[Sequence[str]]) -> set[frozenset[str]]:
+    """Every pair of articles that the groups call copies of each other."""
+    return {frozenset(p) for g in groups for p in combinations(g, 2)}
