@@ -117,7 +117,7 @@ def evaluate(engine, squad: SquadSet, foreign: list[str] | None = None) -> EvalR
         if not answer.found:
             continue
         answered += 1
-        cites = answer.citations
+        cites = sorted(answer.citations, key=lambda c: -c.score)  # best match first, not by date
         evidence.append(sum(len(c.sentence) for c in cites))
         hits = [contains_answer(c.sentence, q.answers) for c in cites]
         top1 += bool(hits[:1] and hits[0])

@@ -21,9 +21,16 @@ def answer_html(answer: Answer) -> str:
     for c in answer.citations:
         origin = f" <span class='qa-origin'>({escape(c.title)}{', ' + escape(c.date) if c.date else ''})</span>" \
             if several else ""
-        parts.append(f"<p class='qa-quote'>{escape(c.sentence)} "
-                     f"<a class='qa-cite' href='#qa-source-{c.number}'>[{c.number}]</a>{origin}</p>")
+        parts.append(f"<p class='qa-quote'>{escape(c.sentence)} {_cite(c.number)}{origin}</p>")
+    if answer.disagreement:
+        claims = "; ".join(f"{escape(x.figure)} {_cite(x.number)}{' (' + escape(x.date) + ')' if x.date else ''}"
+                           for x in answer.disagreement.claims)
+        parts.append(f"<p class='qa-differ'><strong>The sources differ:</strong> {claims}.</p>")
     return "".join(parts)
+
+
+def _cite(number: int) -> str:
+    return f"<a class='qa-cite' href='#qa-source-{number}'>[{number}]</a>"
 
 
 def sources_html(answer: Answer | None, article_texts: dict[str, str]) -> str:
@@ -44,10 +51,12 @@ def _card(c: Citation, full_text: str, found: bool) -> str:
     passage = _highlight(c.passage, c.start - c.passage_start, c.end - c.passage_start)
     article = _highlight(full_text, c.start, c.end, mark_id=f"qa-mark-{c.number}") if full_text else ""
     number = f"[{c.number}]" if found else "·"
+    also = ("<div class='qa-also'>Also carried by: " + ", ".join(
+        escape(f"{x.source or x.title} ({x.date or 'undated'})") for x in c.also_in) + "</div>") if c.also_in else ""
     return (f"<div class='qa-source' id='qa-source-{c.number}'>"
             f"<div class='qa-source-head'><span class='qa-num'>{number}</span> "
             f"<span class='qa-title'>{escape(c.title)}</span></div>"
-            f"<div class='qa-meta'>{meta}{link}</div>"
+            f"<div class='qa-meta'>{meta}{link}</div>{also}"
             f"<blockquote class='qa-passage'>{passage}</blockquote>"
             f"<details class='qa-article'><summary>Read the whole article</summary>"
             f"<div class='qa-article-text'>{article}</div></details></div>")

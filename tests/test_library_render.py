@@ -73,3 +73,20 @@ def test_not_found_reply_labels_closest_passages():
     answer = Answer("q", False, "I couldn't find this in the indexed articles.", [], [c])
     assert "couldn&#x27;t find" in answer_html(answer)
     assert "Closest passages - not an answer" in sources_html(answer, {})
+
+
+def test_copies_and_differing_figures_are_shown_escaped():
+    from dataclasses import replace
+
+    from qa.answering import Claim, Copy, Disagreement
+
+    c1 = replace(_citation("Some 10,000 troops.", "One"), also_in=[
+        Copy("Copy", "2024-11-02", "<b>Courier</b>", "copy.html", "")])
+    c2 = replace(_citation("About 8,000 soldiers.", "Two"), number=2, article_id="id2", date="2024-11-05")
+    differ = Disagreement("troop", [Claim(1, "10,000 <troops>", "2024-11-01", "A"),
+                                    Claim(2, "8,000 soldiers", "2024-11-05", "B")])
+    answer = Answer("q", True, "text", [c1, c2], [], differ)
+    html = answer_html(answer) + sources_html(answer, {})
+    assert ("<strong>The sources differ:</strong> 10,000 &lt;troops&gt; <a class='qa-cite' "
+            "href='#qa-source-1'>[1]</a> (2024-11-01); 8,000 soldiers") in html
+    assert "Also carried by: &lt;b&gt;Courier&lt;/b&gt; (2024-11-02)" in html

@@ -1,0 +1,185 @@
+"""News-aware answers over tests/data/news: syndicated copies, figures that differ, dates."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from qa.answering import Engine, asks_latest
+from qa.articles import list_corpus, read_file
+from qa.cli import main
+from qa.disagreement import asked_units, differ, figures
+from qa.evaluation import evaluate_news
+from qa.indexing import build_index
+from qa.settings import Settings
+from qa.syndication import copy_groups, shingles
+from tests.conftest import DATA
+
+NEWS = DATA / "news"
+WIRE = "2024-11-04-global-wire-troops-front.md"
+COPIES = {WIRE, "2024-11-04-daily-courier-spy-agency.html", "northern-times-feed.jsonl#line 1"}
+
+
+def _articles():
+    return [a for p in list_corpus(NEWS)[0] for a in read_file(p, NEWS, 10**8)]
+
+
+def test_copies_are_grouped_and_same_topic_stories_are_not():
+    articles = _articles()
+    groups = copy_groups({a.id: shingles(a.text) for a in articles})
+    location = {a.id: a.location for a in articles}
+    assert [{location[i] for i in g} for g in groups] == [COPIES]
+
+
+def test_shingles_ignore_case_and_punctuation_and_are_stable():
+    a = shingles("The Pentagon said on Tuesday that about 8,000 soldiers had moved.")
+    assert a.tolist() == shingles("THE PENTAGON SAID, ON TUESDAY, THAT ABOUT 8,000 SOLDIERS HAD MOVED!").tolist()
+    edited = shingles("The Pentagon said on Monday that about 8,000 soldiers had moved.")
+    assert 0 < len(set(a.tolist()) & set(edited.tolist())) < len(a)
+    assert a.dtype.name == "uint32" and a.tolist() == sorted(set(a.tolist()))
+
+
+@pytest.mark.parametrize("question, units", [
+    ("How many North Korean troops are in Russia?", {"troop"}),
+    ("How many missiles did North Korea fire?", {"missile"}),
+    ("How much did South Korea's exports rise in October?", {"%"}),
+    ("How large is the new US weapons package?", {"$", "€", "£"}),
+    ("When will Kim Yong-hyun visit Washington?", {"date", "year"}),
+    ("What is the latest estimate of North Korean troops in Russia?", {"troop"}),
+    ("What did Lloyd Austin say?", set()),
+])
+def test_the_question_says_which_figures_it_asks_for(question, units):
+    assert asked_units(question) == units
+
+
+def test_figures_are_read_with_their_unit():
+    def read(sentence, question=None):
+        return [(f.value, f.unit, f.text) for f in figures(sentence, asked_units(question) if question else None)]
+
+    assert read("The Pentagon said that about 8,000 North Korean soldiers had moved to Kursk.") == [
+        (8000.0, "troop", "8,000 North Korean soldiers")]
+    assert read("Washington says some 10,000 of them have been deployed, with their troops.",
+                "How many troops are there?") == [(10000.0, "troop", "10,000")]
+    assert read("North Korea fired seven short-range ballistic missiles on Tuesday.") == [
+        (7.0, "missile", "seven short-range ballistic missiles")]
+    assert read("A new $425 million weapons package.") == [(425e6, "$", "$425 million")]
+    assert read("Exports rose 4.6 percent, the 13th straight month.") == [(4.6, "%", "4.6 percent")]
+    assert read("He will visit Washington on November 20, and in 2025.") == [
+        ("11-20", "date", "November 20"), ("2025", "year", "2025")]
+
+
+def test_figures_differ_only_when_no_value_is_shared():
+    ten = figures("some 10,000 North Korean troops")
+    assert differ(ten, figures("8,000 North Korean soldiers")) == "troop"
+    assert differ(ten, figures("about 10,000 troops")) is None
+    assert differ(ten, figures("40 tanks")) is None  # nothing in common to compare
+    assert differ(figures("rose 4.6 percent"), figures("grew 4.6% while chips rose 40%")) is None
+
+
+def test_latest_questions_are_recognised():
+    assert asks_latest("What is the latest estimate?") and asks_latest("How many are there now?")
+    assert not asks_latest("How many troops were deployed in October?")
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory, real_embedder):
+    root = tmp_path_factory.mktemp("news")
+    shutil.copytree(NEWS, root / "corpus")
+    settings = Settings(corpus_dir=root / "corpus", index_dir=root / "index")
+    report = build_index(settings, real_embedder)
+    assert report.copy_groups == 1
+    engine = Engine(settings, real_embedder)
+    location = {a.location: a.id for a in engine.index.get().snapshot.articles.values()}
+    return engine, location
+
+
+def test_a_syndicated_story_is_cited_once_with_the_outlets_that_carried_it(news):
+    engine, _ = news
+    a = engine.answer("Where are the North Korean soldiers sent to Russia moving?")
+    assert a.found
+    wire = [c for c in a.citations if "begun moving toward the front line" in c.sentence
+            or "started moving toward the front line" in c.sentence]
+    assert len(wire) == 1  # three copies, one citation
+    cited = wire[0]
+    assert (cited.location, cited.source, cited.date) == (WIRE, "Global Wire", "2024-11-04")  # the earliest copy
+    assert {c.location for c in cited.also_in} == COPIES - {WIRE}
+    assert {c.source for c in cited.also_in} == {"Daily Courier", "Northern Times"}
+
+
+def test_sources_that_state_different_figures_are_shown_together(news):
+    engine, location = news
+    pair = {location["2024-10-31-us-skorea-call-for-north-to-withdraw-troops.txt"],
+            location["2024-11-05-pentagon-briefing.md"]}
+    a = engine.answer("How many North Korean troops are in Russia?", article_ids=pair, max_sentences=1)
+    assert a.found and a.disagreement is not None and a.disagreement.unit == "troop"
+    claims = a.disagreement.claims
+    assert [(c.figure, c.date) for c in claims] == [("10,000", "2024-10-31"),
+                                                     ("8,000 North Korean soldiers", "2024-11-05")]
+    assert len(a.citations) == 2  # both quoted, past max_sentences
+    assert a.text.endswith("The sources differ: 10,000 [1] (2024-10-31); 8,000 North Korean soldiers [2] "
+                           "(2024-11-05).")
+    json.dumps(a.to_json())  # the disagreement is part of the JSON answer
+
+
+def test_sources_that_agree_are_not_flagged(news):
+    engine, location = news
+    pair = {location["2024-10-31-us-skorea-call-for-north-to-withdraw-troops.txt"],
+            location["2024-11-06-nato-confirms-deployment.md"]}
+    a = engine.answer("How many North Korean troops have been deployed to Russia?", article_ids=pair)
+    assert a.found and a.disagreement is None
+    assert len({c.location for c in a.citations}) == 2
+
+
+def test_latest_question_prefers_the_newest_article_and_citations_run_oldest_to_newest(news):
+    engine, _ = news
+    a = engine.answer("What is the latest estimate of North Korean troops in Russia?")
+    best = max(a.citations, key=lambda c: c.score)
+    assert best.location == "2024-11-19-troop-estimate-rises.md"
+    dates = [c.date for c in a.citations]
+    assert len(set(dates)) > 1 and dates == sorted(dates)
+    assert [c.number for c in a.citations] == list(range(1, len(a.citations) + 1))
+
+
+def test_date_filters(news):
+    engine, _ = news
+    a = engine.answer("How many North Korean troops are in Russia?", since=date(2024, 11, 10))
+    assert a.found and all(c.date >= "2024-11-10" for c in a.citations)
+    a = engine.answer("How many North Korean troops are in Russia?", until=date(2024, 11, 1))
+    assert a.found and {c.date for c in a.citations} == {"2024-10-31"}
+
+
+def test_news_eval_measures_copies_disagreement_and_latest(news):
+    engine, _ = news
+    spec = json.loads((DATA / "news-eval.json").read_text(encoding="utf-8"))
+    report = asdict(evaluate_news(engine, spec))
+    print("news eval:", report)
+    assert report["copy_pairs"] == 3 and report["copy_precision"] == report["copy_recall"] == 1.0
+    assert report["disagreement_cases"] == 18 and report["disagreement_accuracy"] >= 0.9
+    assert report["latest_cases"] == 3 and report["latest_top1"] >= 2 / 3
+    assert report["dates_ordered"] == 1.0
+
+
+def test_cli_status_lists_copies_and_ask_filters_dates(tmp_path: Path, capsys):
+    shutil.copytree(NEWS, tmp_path / "corpus")
+    paths = ["--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index")]
+    assert main(["index", "--quiet", *paths]) == 0
+    capsys.readouterr()
+    assert main(["status", *paths]) == 0
+    out = capsys.readouterr().out
+    assert "syndicated stories:    1 (carried by 3 articles)" in out
+    assert all(name in out for name in COPIES) and "Daily Courier" in out
+    assert main(["ask", "How many North Korean troops are in Russia?", "--since", "2024-11-18", "--json", *paths]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["found"] and {c["date"] for c in answer["citations"]} == {"2024-11-19"}
+
+
+def test_cli_rejects_a_bad_date(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["ask", "troops?", "--since", "yesterday"])
+    assert exc.value.code == 2
+    assert "is not a date like 2024-10-31" in capsys.readouterr().err
