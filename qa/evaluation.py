@@ -187,6 +187,8 @@ class NewsReport:
     disagreement_precision: float | None
     disagreement_recall: float | None
     disagreement_accuracy: float
+    held_out_cases: int  # pairs written after the disagreement rules were fixed
+    held_out_accuracy: float | None
     latest_cases: int
     latest_top1: float  # share of "latest" questions whose first citation is a newest relevant article
     dates_ordered: float  # share of answers citing several dates that list them oldest to newest
@@ -215,7 +217,7 @@ def evaluate_news(engine, spec: dict) -> NewsReport:  # noqa: ANN001
     groups = {tuple(g) for g in snap.copies.values()}
     found_pairs = pairs(groups)
     hit = len(true_pairs & found_pairs)
-    flags, expected, latencies, ordered = [], [], [], []
+    flags, expected, held_out, latencies, ordered = [], [], [], [], []
     for case in spec.get("pairs", []):
         ids = {by_location[loc] for loc in case["articles"]}
         t = time.perf_counter()
@@ -223,6 +225,7 @@ def evaluate_news(engine, spec: dict) -> NewsReport:  # noqa: ANN001
         latencies.append((time.perf_counter() - t) * 1000)
         flags.append(answer.disagreement is not None)
         expected.append(bool(case["disagree"]))
+        held_out.append(bool(case.get("held_out")))
         dates = [c.date for c in answer.citations if c.date]
         if len(set(dates)) > 1:
             ordered.append(dates == sorted(dates))
@@ -244,6 +247,9 @@ def evaluate_news(engine, spec: dict) -> NewsReport:  # noqa: ANN001
         disagreement_precision=tp / sum(flags) if any(flags) else None,
         disagreement_recall=tp / sum(expected) if any(expected) else None,
         disagreement_accuracy=sum(f == e for f, e in zip(flags, expected)) / max(len(flags), 1),
+        held_out_cases=sum(held_out),
+        held_out_accuracy=sum(f == e for f, e, h in zip(flags, expected, held_out) if h) / sum(held_out)
+        if any(held_out) else None,
         latest_cases=len(latest_ok), latest_top1=sum(latest_ok) / max(len(latest_ok), 1),
         dates_ordered=sum(ordered) / len(ordered) if ordered else 1.0,
         latency_p50_ms=float(np.percentile(latencies, 50)) if latencies else 0.0)

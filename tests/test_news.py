@@ -159,7 +159,8 @@ def test_news_eval_measures_copies_disagreement_and_latest(news):
     report = asdict(evaluate_news(engine, spec))
     print("news eval:", report)
     assert report["copy_pairs"] == 3 and report["copy_precision"] == report["copy_recall"] == 1.0
-    assert report["disagreement_cases"] == 18 and report["disagreement_accuracy"] >= 0.9
+    assert report["disagreement_cases"] == 24 and report["disagreement_accuracy"] >= 0.9
+    assert report["held_out_cases"] == 6 and report["held_out_accuracy"] >= 4 / 6
     assert report["latest_cases"] == 3 and report["latest_top1"] >= 2 / 3
     assert report["dates_ordered"] == 1.0
 
@@ -173,7 +174,8 @@ def test_cli_status_lists_copies_and_ask_filters_dates(tmp_path: Path, capsys):
     out = capsys.readouterr().out
     assert "syndicated stories:    1 (carried by 3 articles)" in out
     assert all(name in out for name in COPIES) and "Daily Courier" in out
-    assert main(["ask", "How many North Korean troops are in Russia?", "--since", "2024-11-18", "--json", *paths]) == 0
+    assert main(["ask", "How many North Korean troops are in Russia?", "--since", "2024-11-19",
+                 "--until", "2024-11-19", "--json", *paths]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["found"] and {c["date"] for c in answer["citations"]} == {"2024-11-19"}
 
