@@ -96,6 +96,7 @@ class Answer:
     closest: list[Citation] = field(default_factory=list)  # when not found: nearest passages, not an answer
     disagreement: Disagreement | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    build_id: str = ""  # the index build that answered
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -131,6 +132,7 @@ class Engine:
         if not terms(question) and not re.search(r"\w", question):
             return Answer(question, False, "Please ask a question about the articles.")
         index = self.index.get()
+        build = index.snapshot.manifest.build_id
         context = _context(question, history or [])
         allowed = _filter(index, since, until, article_ids)
         k = max_sentences or self.settings.max_sentences
@@ -151,7 +153,7 @@ class Engine:
         if not chosen:
             closest = [_citation(index, i + 1, h) for i, h in enumerate(_diverse(hits, 2, story))]
             timings["total"] = (time.perf_counter() - started) * 1000
-            return Answer(question, False, NOT_FOUND, [], closest, None, timings)
+            return Answer(question, False, NOT_FOUND, [], closest, None, timings, build)
         differing = _differing(question, passing[:DISAGREEMENT_POOL], story)
         if differing:  # every differing source is quoted, even past max_sentences
             chosen += [h for h, _ in differing[1] if h.row not in {c.row for c in chosen}]
@@ -165,7 +167,8 @@ class Engine:
                 Claim(number[h.row], figure, h.article.published.isoformat() if h.article.published else None,
                       h.article.source) for h, figure in sorted(differing[1], key=lambda x: number[x[0].row])])
         timings["total"] = (time.perf_counter() - started) * 1000
-        return Answer(question, True, _compose(citations, disagreement), citations, [], disagreement, timings)
+        return Answer(question, True, _compose(citations, disagreement), citations, [], disagreement, timings,
+                      build)
 
 
 def _context(question: str, history: list[str]) -> str:

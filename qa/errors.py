@@ -36,3 +36,7 @@ class BuildLockedError(QAError):
 
 class ConfigError(QAError):
     """A setting has an invalid value."""
+
+
+class IndexWriteError(QAError):
+    """A new index build could not be written (disk full, read-only folder); the previous one stays."""

@@ -9,6 +9,7 @@ index stays active until the new one is complete.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 import time
@@ -22,7 +23,8 @@ import numpy as np
 from qa.articles import Article, list_corpus, read_file
 from qa.chunking import Chunk, chunk_article, tiktoken_counter
 from qa.embedding import Embedder, Progress
-from qa.errors import ArticleError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from qa.errors import (ArticleError, IndexCorruptError, IndexMismatchError, IndexMissingError,
+                       IndexWriteError)
 from qa.sentences import Sentence, split_sentences
 from qa.settings import Settings
 from qa.terms import terms
@@ -231,6 +233,29 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
     chunk_vectors = _assemble(chunk_src, todo_c, fresh[len(todo_s):],
                               previous.chunk_vectors if previous else None, dim)
 
+    try:
+        build_id, groups = _store(settings, embedder, articles, files, previous, fingerprint, sentences, chunks,
+                                  sentence_src, chunk_src, sentence_vectors, chunk_vectors, dim)
+    except (OSError, sqlite3.Error, RuntimeError) as exc:  # RuntimeError: FAISS's write failures
+        with contextlib.suppress(OSError):
+            store.remove_stale(settings.index_dir)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise IndexWriteError(f"could not write the new index in {settings.index_dir} ({reason}); the previous "
+                              "index is still in use. Free disk space or fix permissions, then run "
+                              "`qa index` again") from exc
+    report.articles, report.sentences, report.chunks = len(articles), len(sentences), len(chunks)
+    report.embedded = len(texts)
+    report.copy_groups = len(groups)
+    return build_id
+
+
+def _store(settings: Settings, embedder: Embedder, articles: list[Article], files: list[store.FileRecord],
+           previous: _Previous | None, fingerprint: str, sentences: list[Sentence], chunks: list[Chunk],
+           sentence_src: list[int], chunk_src: list[int], sentence_vectors: np.ndarray,
+           chunk_vectors: np.ndarray, dim: int) -> tuple[str, list[list[str]]]:
+    """Write the rows, vectors and BM25 of a build and publish it: its id and its copy groups."""
+    text_of = {a.id: a.text for a in articles}
+    reusable = previous.articles if previous else {}
     tmp = store.new_build_dir(settings.index_dir)
     db = store.create_db(tmp)
     sentence_terms = _terms(sentence_src, previous.sentence_terms if previous else None,
@@ -254,10 +279,7 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
         chunk_overlap=settings.chunk_overlap, segmenter=SEGMENTER, articles=len(articles),
         sentences=len(sentences), chunks=len(chunks), corpus_fingerprint=fingerprint, faiss_index=kind)
     store.publish(settings.index_dir, tmp, manifest, keep=settings.keep_builds)
-    report.articles, report.sentences, report.chunks = len(articles), len(sentences), len(chunks)
-    report.embedded = len(texts)
-    report.copy_groups = len(groups)
-    return build_id
+    return build_id, groups
 
 
 def _cited_first(articles: dict[str, Article]) -> Callable[[str], tuple[object, ...]]:

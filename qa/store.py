@@ -27,7 +27,8 @@ import numpy as np
 
 from qa.articles import Article
 from qa.chunking import Chunk
-from qa.errors import BuildLockedError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from qa.errors import (BuildLockedError, IndexCorruptError, IndexMismatchError, IndexMissingError,
+                       IndexWriteError)
 from qa.sentences import Sentence
 
 FORMAT_VERSION = 3
@@ -111,8 +112,13 @@ def read_manifest(build_dir: Path) -> Manifest:
 @contextmanager
 def build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
     """Only one build of an index at a time; `wait=False` refuses instead of queueing."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "a+") as handle:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / ".lock", "a+")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise IndexWriteError(f"cannot write to the index folder {index_dir} ({exc.strerror}): fix its "
+                              "permissions or free disk space; the previous index is still in use") from exc
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError as exc:
