@@ -1,0 +1,260 @@
+"""Load test: concurrent chat clients against the running app, then the same during a full rebuild.
+
+    .venv/bin/python benchmarks/load.py [--clients 50] [--seconds 60] [--articles 1000]
+
+Loopback only, bounded in count and time. The app (`app.py`, a subprocess) serves a generated
+corpus (benchmarks/build.py's generator). Each client is a thread calling the app's HTTP API
+(`/gradio_api/call/ask`, what gradio_client calls) in a loop with SQuAD questions.
+
+Phase 1: --seconds of questions; the app's RSS is sampled every second and its slope reported.
+Phase 2: 20 new articles are added and `qa index --full` rebuilds the whole corpus in another
+process while the clients keep asking (a fifth of them about the new articles). Every answer
+names the build that gave it; each is checked against that build's database: its build is the old
+or the new one, every cited sentence is exactly the text at its span in that build, and no answer
+from the old build cites a new article.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from build import DATA, generate  # noqa: E402
+
+NEW_ARTICLE = """date 2025-06-0{d} Harbour authority of Zorblax {i} reports record cargo
+Reporter {i} Published June 0{d}, 2025 | 10:00 AM
+Zorblax, (Harbour Wire) The harbour authority of Zorblax {i} said its cranes moved {n} containers in May.
+Officials of Zorblax {i} said a new quay named Vellmora {i} would open next spring.
+"""
+
+
+def squad_questions() -> list[str]:
+    out = []
+    for name in ("squad-notre-dame.json", "squad-super-bowl-50.json"):
+        data = json.loads((ROOT.parent / "shared" / "eval" / name).read_text())
+        out += [q["question"] for d in data["data"] for p in d["paragraphs"] for q in p["qas"]]
+    return out
+
+
+def ask(client: httpx.Client, base: str, question: str) -> dict:
+    """One question through the app's queue: POST for an event id, then read its result stream."""
+    r = client.post(f"{base}/gradio_api/call/ask", json={"data": [question, []]})
+    r.raise_for_status()
+    event = r.json()["event_id"]
+    kind, data = None, None
+    with client.stream("GET", f"{base}/gradio_api/call/ask/{event}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                kind = line[6:].strip()
+            elif line.startswith("data:") and kind in ("complete", "error"):
+                data = line[5:].strip()
+                break
+    if kind != "complete":
+        raise RuntimeError(f"app error: {data}")
+    return json.loads(data)[0]
+
+
+class Run:
+    def __init__(self, base: str, questions: list[str], extra: list[str] | None = None):
+        self.base, self.questions, self.extra = base, questions, extra or []
+        self.results: list[tuple[float, float, dict | None, str | None]] = []  # start, seconds, answer, error
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def client(self, seed: int) -> None:
+        rng = random.Random(seed)
+        with httpx.Client(timeout=120) as http:
+            while not self.stop.is_set():
+                q = rng.choice(self.extra) if self.extra and rng.random() < 0.2 else rng.choice(self.questions)
+                t = time.perf_counter()
+                try:
+                    answer, error = ask(http, self.base, q), None
+                except Exception as exc:  # noqa: BLE001 - every failure is counted and reported
+                    answer, error = None, f"{type(exc).__name__}: {exc}"
+                with self.lock:
+                    self.results.append((t, time.perf_counter() - t, answer, error))
+
+    def go(self, clients: int, until) -> None:  # noqa: ANN001 - callable -> bool
+        threads = [threading.Thread(target=self.client, args=(i,), daemon=True) for i in range(clients)]
+        for th in threads:
+            th.start()
+        while not until():
+            time.sleep(0.2)
+        self.stop.set()
+        for th in threads:
+            th.join(130)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def slope_mb_per_min(samples: list[tuple[float, float]]) -> float:
+    if len(samples) < 3:
+        return float("nan")
+    ts, ms = [t for t, _ in samples], [m for _, m in samples]
+    mt, mm = statistics.fmean(ts), statistics.fmean(ms)
+    return 60 * sum((t - mt) * (m - mm) for t, m in zip(ts, ms)) / sum((t - mt) ** 2 for t in ts)
+
+
+def summary(name: str, run: Run, seconds: float) -> dict:
+    lat = sorted(d * 1000 for _, d, a, e in run.results if e is None)
+    errors = [e for *_, e in run.results if e is not None]
+    q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [float("nan")] * 99
+    return {"phase": name, "requests": len(run.results), "errors": len(errors), "first_error": errors[:1],
+            "throughput_per_s": len(run.results) / seconds, "p50_ms": q[49], "p95_ms": q[94]}
+
+
+def verify(index_dir: Path, results, old: str, new: str | None, new_files: set[str]) -> dict:
+    """Each answer against the build that gave it: known build, exact spans, no new article in old."""
+    dbs = {b: sqlite3.connect(f"file:{index_dir / 'builds' / b / 'db.sqlite'}?mode=ro", uri=True)
+           for b in {old, new} if b}
+    counts = {"answers": 0, "old_build": 0, "new_build": 0, "unknown_build": 0, "span_mismatch": 0,
+              "new_article_in_old_build": 0, "new_article_in_new_build": 0, "citations_checked": 0}
+    texts: dict[tuple[str, str], str] = {}
+    for _, _, answer, _ in results:
+        if answer is None:
+            continue
+        counts["answers"] += 1
+        build = answer["build_id"]
+        if build not in dbs:
+            counts["unknown_build"] += 1
+            continue
+        counts["old_build" if build == old else "new_build"] += 1
+        for c in answer["citations"] + answer["closest"]:
+            key = (build, c["location"])
+            if key not in texts:
+                row = dbs[build].execute("SELECT text FROM articles WHERE location = ?", (c["location"],)).fetchone()
+                texts[key] = row[0] if row else ""
+            counts["citations_checked"] += 1
+            counts["span_mismatch"] += texts[key][c["start"]:c["end"]] != c["sentence"]
+            counts["new_article_in_old_build"] += build == old and c["location"] in new_files
+            counts["new_article_in_new_build"] += build != old and c["location"] in new_files
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--port", type=int, default=7877)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "load.md")
+    args = parser.parse_args()
+
+    source = DATA / f"corpus-{args.articles}"
+    generate(args.articles, source)
+    work = Path(tempfile.mkdtemp(prefix="qa-load-"))
+    corpus, index = work / "corpus", work / "index"
+    shutil.copytree(source, corpus)
+    qa = [sys.executable, "-m", "qa"]
+    paths = ["--corpus", str(corpus), "--index", str(index)]
+    t = time.perf_counter()
+    subprocess.run([*qa, "index", "--quiet", *paths], check=True, cwd=ROOT)
+    print(f"index of {args.articles} articles built in {time.perf_counter() - t:.0f} s", flush=True)
+    old = (index / "CURRENT").read_text().strip()
+
+    env = dict(os.environ, QA_CORPUS_DIR=str(corpus), QA_INDEX_DIR=str(index), GRADIO_SERVER_PORT=str(args.port))
+    app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in app.stdout:
+            if "Running on" in line:
+                break
+        threading.Thread(target=lambda: [None for _ in app.stdout], daemon=True).start()  # drain its log
+        base = f"http://127.0.0.1:{args.port}"
+        questions = squad_questions()
+
+        samples: list[tuple[float, float]] = []
+        sampling = threading.Event()
+
+        def sample() -> None:
+            while not sampling.is_set():
+                samples.append((time.monotonic(), rss_mb(app.pid)))
+                time.sleep(1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        one = Run(base, questions)
+        started = time.monotonic()
+        one.go(args.clients, lambda: time.monotonic() - started >= args.seconds)
+        first = summary("1: questions only", one, time.monotonic() - started)
+        steady = [s for s in samples if s[0] - samples[0][0] >= 10]  # after warm-up
+        first |= {"rss_start_mb": samples[0][1], "rss_end_mb": samples[-1][1],
+                  "rss_slope_mb_per_min": slope_mb_per_min(steady)}
+        print(first, flush=True)
+
+        new_files = set()
+        for i in range(20):
+            name = f"zorblax-{i:02d}.txt"
+            (corpus / name).write_text(NEW_ARTICLE.format(i=i, d=1 + i % 9, n=1000 + 37 * i))
+            new_files.add(name)
+        extra = [f"What did the harbour authority of Zorblax {i} say about containers?" for i in range(20)]
+        rebuild = subprocess.Popen([*qa, "index", "--full", "--quiet", *paths], cwd=ROOT,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        two = Run(base, questions, extra)
+        started = time.monotonic()
+        two.go(args.clients, lambda: rebuild.poll() is not None and time.monotonic() - started >= args.seconds)
+        second = summary("2: during a full rebuild", two, time.monotonic() - started)
+        second["rebuild_s"] = time.monotonic() - started
+        second["rebuild_exit"] = rebuild.returncode
+        sampling.set()
+        new = (index / "CURRENT").read_text().strip()
+        second["check"] = verify(index, two.results, old, new if new != old else None, new_files)
+        second["rss_end_mb"] = samples[-1][1]
+        print(second, flush=True)
+    finally:
+        app.kill()
+        app.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+    write(args, first, second)
+
+
+def write(args, first: dict, second: dict) -> None:  # noqa: ANN001
+    c = second["check"]
+    lines = [
+        "# Load test", "",
+        f"`.venv/bin/python benchmarks/load.py --clients {args.clients} --seconds {args.seconds:.0f} "
+        f"--articles {args.articles}`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}. Clients, app and rebuild share the CPUs.", "",
+        "| phase | requests | errors | throughput (req/s) | p50 (ms) | p95 (ms) |", "|---|---|---|---|---|---|"]
+    for r in (first, second):
+        lines.append(f"| {r['phase']} | {r['requests']} | {r['errors']} | {r['throughput_per_s']:.1f} | "
+                     f"{r['p50_ms']:.0f} | {r['p95_ms']:.0f} |")
+    lines += ["", f"App memory, phase 1: {first['rss_start_mb']:.0f} MB -> {first['rss_end_mb']:.0f} MB, slope "
+              f"after a 10 s warm-up {first['rss_slope_mb_per_min']:+.1f} MB/min; after phase 2 "
+              f"{second['rss_end_mb']:.0f} MB.", "",
+              f"Phase 2: `qa index --full` (exit {second['rebuild_exit']}) ran during the phase "
+              f"({second['rebuild_s']:.0f} s). Of {c['answers']} answers, {c['old_build']} came from the old "
+              f"build and {c['new_build']} from the new one, {c['unknown_build']} from any other; "
+              f"{c['citations_checked']} citations checked against their build: {c['span_mismatch']} spans "
+              f"wrong, {c['new_article_in_old_build']} new articles cited by the old build (the new build cited them "
+              f"{c['new_article_in_new_build']} times)."]
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
