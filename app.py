@@ -205,8 +205,12 @@ JS = (HERE / "qa" / "static" / "app.js").read_text(encoding="utf-8")
 
 
 def launch_options() -> dict:
+    # Gradio keeps about 100 kB of state per session (each API call without a session hash is a
+    # session): the cap bounds that memory; the least recently used sessions are dropped first.
+    sessions = int(os.environ.get("QA_SESSIONS", "1000"))
     return {"theme": gr.themes.Soft(primary_hue="indigo"), "css": CSS, "js": JS,
-            "auth": auth_from_env(), "max_file_size": "20mb", "footer_links": ["api"]}
+            "auth": auth_from_env(), "max_file_size": "20mb", "footer_links": ["api"],
+            "state_session_capacity": sessions}
 
 
 def main() -> None:

@@ -4,7 +4,8 @@
 
 Loopback only, bounded in count and time. The app (`app.py`, a subprocess) serves a generated
 corpus (benchmarks/build.py's generator). Each client is a thread calling the app's HTTP API
-(`/gradio_api/call/ask`, what gradio_client calls) in a loop with SQuAD questions.
+(`/gradio_api/call/ask`, what gradio_client calls, with one session per client as gradio_client
+keeps) in a loop with SQuAD questions.
 
 Phase 1: --seconds of questions; the app's RSS is sampled every second and its slope reported.
 Phase 2: 20 new articles are added and `qa index --full` rebuilds the whole corpus in another
@@ -55,9 +56,10 @@ def squad_questions() -> list[str]:
     return out
 
 
-def ask(client: httpx.Client, base: str, question: str) -> dict:
-    """One question through the app's queue: POST for an event id, then read its result stream."""
-    r = client.post(f"{base}/gradio_api/call/ask", json={"data": [question, []]})
+def ask(client: httpx.Client, base: str, question: str, session: str | None = None) -> dict:
+    """One question through the app's queue: POST for an event id, then read its result stream.
+    `session`: the client's session hash, as gradio_client sends one (None: a new session per call)."""
+    r = client.post(f"{base}/gradio_api/call/ask", json={"data": [question, []], "session_hash": session})
     r.raise_for_status()
     event = r.json()["event_id"]
     kind, data = None, None
@@ -87,7 +89,7 @@ class Run:
                 q = rng.choice(self.extra) if self.extra and rng.random() < 0.2 else rng.choice(self.questions)
                 t = time.perf_counter()
                 try:
-                    answer, error = ask(http, self.base, q), None
+                    answer, error = ask(http, self.base, q, f"load-client-{seed}"), None
                 except Exception as exc:  # noqa: BLE001 - every failure is counted and reported
                     answer, error = None, f"{type(exc).__name__}: {exc}"
                 with self.lock:
