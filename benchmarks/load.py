@@ -163,6 +163,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--port", type=int, default=7877)
+    parser.add_argument("--no-rebuild", action="store_true", help="phase 1 only (a memory run); writes no results")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "load.md")
     args = parser.parse_args()
 
@@ -204,9 +205,14 @@ def main() -> None:
         one.go(args.clients, lambda: time.monotonic() - started >= args.seconds)
         first = summary("1: questions only", one, time.monotonic() - started)
         steady = [s for s in samples if s[0] - samples[0][0] >= 10]  # after warm-up
+        half = [s for s in samples if s[0] - samples[0][0] >= args.seconds / 2]
         first |= {"rss_start_mb": samples[0][1], "rss_end_mb": samples[-1][1],
-                  "rss_slope_mb_per_min": slope_mb_per_min(steady)}
+                  "rss_slope_mb_per_min": slope_mb_per_min(steady),
+                  "rss_slope_second_half_mb_per_min": slope_mb_per_min(half)}
         print(first, flush=True)
+        if args.no_rebuild:
+            sampling.set()
+            return
 
         new_files = set()
         for i in range(20):
@@ -231,7 +237,8 @@ def main() -> None:
         app.kill()
         app.wait(10)
         shutil.rmtree(work, ignore_errors=True)
-    write(args, first, second)
+    if not args.no_rebuild:
+        write(args, first, second)
 
 
 def write(args, first: dict, second: dict) -> None:  # noqa: ANN001
@@ -246,7 +253,8 @@ def write(args, first: dict, second: dict) -> None:  # noqa: ANN001
         lines.append(f"| {r['phase']} | {r['requests']} | {r['errors']} | {r['throughput_per_s']:.1f} | "
                      f"{r['p50_ms']:.0f} | {r['p95_ms']:.0f} |")
     lines += ["", f"App memory, phase 1: {first['rss_start_mb']:.0f} MB -> {first['rss_end_mb']:.0f} MB, slope "
-              f"after a 10 s warm-up {first['rss_slope_mb_per_min']:+.1f} MB/min; after phase 2 "
+              f"after a 10 s warm-up {first['rss_slope_mb_per_min']:+.1f} MB/min, over its second half "
+              f"{first['rss_slope_second_half_mb_per_min']:+.1f} MB/min; after phase 2 "
               f"{second['rss_end_mb']:.0f} MB.", "",
               f"Phase 2: `qa index --full` (exit {second['rebuild_exit']}) ran during the phase "
               f"({second['rebuild_s']:.0f} s). Of {c['answers']} answers, {c['old_build']} came from the old "
