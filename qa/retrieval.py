@@ -32,6 +32,7 @@ RECENCY_WEIGHT = 0.5
 RELEVANT_SHARE = 0.8
 TOPIC_SHARE = 0.05  # a term in more than this share of sentences is topic, not question, signal
 CANDIDATES = 200  # per signal, before fusion
+ANSWER_TYPE_POOL = 50  # best fused candidates checked for the kind of answer asked
 
 
 @dataclass(frozen=True)
@@ -134,12 +135,14 @@ def search(index: Searchable, embedder: Embedder, question: str, *, context: str
     cand = _candidates([a for sig in signals for a in (sig.bm25, sig.dense, sig.reduced)], allowed)
     if len(cand) == 0:
         return []
-    texts = [snap.sentence_text(int(r)) for r in cand]
-    kind = answer_type(question)
-    at = np.array([has_answer_type(t, kind, question) for t in texts], dtype=np.float32)
-    scored = [sig.score(cand, at) for sig in signals]
+    scored = [sig.score(cand) for sig in signals]
     fused = sum(f for f, _ in scored) / len(signals)
     confidence = scored[-1][1]  # with context when there is one
+    kind = answer_type(question)
+    if kind is not None:  # the answer-type cue only reorders near the top: checked there only
+        pool = np.argsort(-fused, kind="stable")[:ANSWER_TYPE_POOL]
+        fused[pool] += WEIGHTS["answer_type"] * np.array(
+            [has_answer_type(snap.sentence_text(int(cand[i])), kind, question) for i in pool], dtype=np.float32)
     if prefer_recent:
         fused = fused + RECENCY_WEIGHT * _recency(index.published_day[cand], fused)
     order = np.argsort(-fused, kind="stable")[:k]
@@ -147,7 +150,7 @@ def search(index: Searchable, embedder: Embedder, question: str, *, context: str
     for i in order:
         row = int(cand[i])
         s = snap.sentences[row]
-        out.append(ScoredSentence(row, snap.articles[s.article_id], s.ordinal, s.start, s.end, texts[i],
+        out.append(ScoredSentence(row, snap.articles[s.article_id], s.ordinal, s.start, s.end, snap.sentence_text(row),
                                   float(fused[i]), float(confidence[i])))
     return out
 
@@ -166,17 +169,16 @@ class _Signals:
         self.dense = index.sentence_vectors @ qv
         self.reduced = index.sentence_vectors @ rv
 
-    def score(self, cand: np.ndarray, answer_type: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fused score (what ranks) and confidence (what abstains) of each candidate row."""
+    def score(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fused score without the answer-type cue (what ranks) and confidence (what abstains)."""
         lo, hi = self.index.chunk_lo[cand], self.index.chunk_hi[cand]
-        ids = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in zip(lo, hi) if a >= 0] or [[]]))
+        ids = _chunk_rows(lo, hi)
         chunk_dense = np.full(len(self.chunk_bm25), -1.0, dtype=np.float32)
-        chunk_dense[ids.astype(np.int64)] = self.index.chunk_vectors[ids.astype(np.int64)] @ self.qv
+        chunk_dense[ids] = self.index.chunk_vectors[ids] @ self.qv
         dc, bc = _range_max(chunk_dense, lo, hi), _range_max(self.chunk_bm25, lo, hi)
         w = WEIGHTS
         fused = (w["dense"] * self.dense[cand] + w["reduced"] * self.reduced[cand] + w["bm25"] * self.bm25[cand]
-                 + w["chunk_dense"] * dc + w["chunk_bm25"] * bc
-                 + w["answer_type"] * answer_type + w["length"] * self.index.length_prior[cand])
+                 + w["chunk_dense"] * dc + w["chunk_bm25"] * bc + w["length"] * self.index.length_prior[cand])
         confidence = np.maximum(self.dense[cand], dc) + KNOWN_WEIGHT * self.index.known_share(self.terms)
         return fused, confidence
 
@@ -192,9 +194,23 @@ def _recency(days: np.ndarray, fused: np.ndarray) -> np.ndarray:
     return np.where(relevant, (days - lo) / (hi - lo), 0.0).astype(np.float32)
 
 
+def _chunk_rows(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Every chunk row in the ranges [lo, hi] (rows without a chunk have lo = -1)."""
+    ok = lo >= 0
+    if (hi[ok] - lo[ok] <= 1).all():  # one sentence of overlap: a sentence is in at most two chunks
+        return np.unique(np.concatenate([lo[ok], hi[ok]]))
+    return np.unique(np.concatenate([np.arange(a, b + 1) for a, b in zip(lo[ok], hi[ok])] or [[]])).astype(np.int64)
+
+
 def _range_max(scores: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """For each candidate, the best score among the chunks [lo, hi] holding it (0 if none)."""
-    return np.array([scores[a:b + 1].max() if a >= 0 else 0.0 for a, b in zip(lo, hi)], dtype=np.float32)
+    ok = lo >= 0
+    out = np.zeros(len(lo), dtype=np.float32)
+    if (hi[ok] - lo[ok] <= 1).all():
+        out[ok] = np.maximum(scores[lo[ok]], scores[hi[ok]])
+        return out
+    out[ok] = [scores[a:b + 1].max() for a, b in zip(lo[ok], hi[ok])]
+    return out
 
 
 def _normalized(scores: np.ndarray) -> np.ndarray:
