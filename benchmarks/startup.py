@@ -1,0 +1,57 @@
+"""Startup: seconds from `python app.py` to the first answer, on the shipped corpus (index built).
+
+    .venv/bin/python benchmarks/startup.py [--runs 3]
+
+Polls the app's HTTP API from the moment the process starts; prints each run and the median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from load import ask  # noqa: E402
+
+
+def once(port: int) -> float:
+    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), HF_HUB_OFFLINE="1")
+    started = time.perf_counter()
+    app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        with httpx.Client(timeout=30) as http:
+            while True:
+                try:
+                    answer = ask(http, f"http://127.0.0.1:{port}", "How many North Korean troops are in Russia?")
+                    assert answer["found"], answer
+                    return time.perf_counter() - started
+                except (httpx.TransportError, httpx.HTTPStatusError):
+                    time.sleep(0.05)
+    finally:
+        app.kill()
+        app.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--port", type=int, default=7891)
+    args = parser.parse_args()
+    subprocess.run([sys.executable, "-m", "qa", "index", "--quiet"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    times = [once(args.port) for _ in range(args.runs)]
+    print("seconds to first answer:", ", ".join(f"{t:.1f}" for t in times), f"(median {statistics.median(times):.1f})")
+
+
+if __name__ == "__main__":
+    main()
