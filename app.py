@@ -219,7 +219,7 @@ def main() -> None:
     from qa.settings import Settings
 
     settings = Settings.from_env()
-    embedder = SentenceTransformerEmbedder(settings.model)
+    embedder = SentenceTransformerEmbedder.from_settings(settings)
     engine = Engine(settings, embedder)
     if store.current_build_id(settings.index_dir) is None and settings.corpus_dir.is_dir():
         print("No index yet: building it from", settings.corpus_dir)

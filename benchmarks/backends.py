@@ -36,6 +36,7 @@ def main() -> None:
     from qa.articles import list_corpus, read_file
     from qa.chunking import chunk_article, tiktoken_counter
     from qa.embedding import SentenceTransformerEmbedder, onnx_model_file, resolve_model_path
+    from qa.settings import Settings
     from qa.sentences import split_sentences
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -45,7 +46,7 @@ def main() -> None:
     torch_embedder = SentenceTransformerEmbedder(onnx=False)
     model = torch_embedder._load()
     path = resolve_model_path(torch_embedder.model_id)
-    fp32 = onnx_model_file(path)
+    fp32 = onnx_model_file(path, Settings().cache_dir)
     int8 = Path(tempfile.mkdtemp()) / "model-int8.onnx"
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
                      extra_options={"DefaultTensorType": 1})

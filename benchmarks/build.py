@@ -129,6 +129,8 @@ def main() -> None:
     if args.phase:
         print(json.dumps(phase(args.phase, args.sizes[0])))
         return
+    from qa.embedding import use_bf16
+
     rows = []
     for n in args.sizes:
         generate(n, DATA / f"corpus-{n}")
@@ -140,7 +142,8 @@ def main() -> None:
         print(json.dumps({"build": build, "bare": bare, "add": add, "cli_add_s": cli}), flush=True)
     lines = [f"# Build benchmark\n\nMachine: {platform.processor() or platform.machine()}, "
              f"{os.cpu_count()} cores, Python {platform.python_version()}; "
-             f"{time.strftime('%Y-%m-%d')}. Model: bundled all-MiniLM-L6-v2, torch CPU.\n",
+             f"{time.strftime('%Y-%m-%d')}. Model: bundled all-MiniLM-L6-v2, torch CPU"
+             f"{', bfloat16' if use_bf16() else ''}.\n",
              "| articles | sentences | chunks | full build s | texts/s | bare encode s | overhead | "
              "add 1 article, in process s | add 1 article, `qa index` CLI s | peak RSS build MB |",
              "|---|---|---|---|---|---|---|---|---|---|"]

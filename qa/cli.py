@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 def _embedder(settings: Settings):  # noqa: ANN202
     from qa.embedding import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(settings.model)
+    return SentenceTransformerEmbedder.from_settings(settings)
 
 
 def _index(settings: Settings, args: argparse.Namespace) -> int:

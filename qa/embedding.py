@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from qa.errors import ConfigError
-from qa.settings import BUNDLED_MODEL
+from qa.settings import BUNDLED_MODEL, Settings
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -52,10 +52,9 @@ def resolve_model_path(model: str) -> str:
 SMALL_BATCH = 8  # up to this many texts go to ONNX Runtime when it is available
 
 
-def use_bf16() -> bool:
-    """bfloat16 for batches, where the CPU computes it natively (AVX-512 BF16 or AMX); QA_BF16=0/1
-    overrides. Measured: benchmarks/results/backends.md."""
-    setting = os.environ.get("QA_BF16", "auto").lower()
+def use_bf16(setting: str = "auto") -> bool:
+    """bfloat16 for batches: "auto" where the CPU computes it natively (AVX-512 BF16 or AMX), or
+    "1" / "0". Measured: benchmarks/results/backends.md."""
     if setting in ("0", "1"):
         return setting == "1"
     try:
@@ -65,14 +64,17 @@ def use_bf16() -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
-def cache_root() -> Path:
-    return Path(os.environ.get("QA_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa")
-
-
 class SentenceTransformerEmbedder:
-    def __init__(self, model: str = BUNDLED_MODEL, device: str = "cpu", onnx: bool = True):
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
+        return cls(settings.model, bf16=settings.bf16, cache_dir=settings.cache_dir)
+
+    def __init__(self, model: str = BUNDLED_MODEL, device: str = "cpu", onnx: bool = True,
+                 bf16: str = "auto", cache_dir: Path | None = None):
         self.model_id = model
         self._device = device
+        self._bf16 = bf16
+        self._cache_dir = cache_dir or Settings().cache_dir
         self._model = None
         self._lock = threading.RLock()  # re-entered: setting up ONNX reads the loaded model's settings
         self._onnx = onnx  # questions on ONNX Runtime (falls back to torch if it cannot be set up)
@@ -97,7 +99,7 @@ class SentenceTransformerEmbedder:
                     model = SentenceTransformer(path, device=self._device)
                 except OSError as exc:
                     raise ConfigError(f"cannot load embedding model {self.model_id!r}: {exc}") from exc
-                if self._device == "cpu" and use_bf16():
+                if self._device == "cpu" and use_bf16(self._bf16):
                     import torch
 
                     model.to(torch.bfloat16)  # builds about 3x faster; vectors within 1e-4 of fp32
@@ -151,7 +153,7 @@ class SentenceTransformerEmbedder:
                     import onnxruntime as ort
                     from tokenizers import Tokenizer
 
-                    path = onnx_model_file(resolve_model_path(self.model_id))
+                    path = onnx_model_file(resolve_model_path(self.model_id), self._cache_dir)
                     options = ort.SessionOptions()
                     options.log_severity_level = 3
                     self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -174,14 +176,14 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def onnx_model_file(model_path: str) -> Path:
+def onnx_model_file(model_path: str, cache_dir: Path) -> Path:
     """The model exported to ONNX (mean pooling and normalization included), made once and cached."""
     import hashlib
 
     weights = sorted(Path(model_path).glob("*.safetensors")) + sorted(Path(model_path).glob("*.bin"))
     key = hashlib.sha256("|".join(f"{w.resolve()}:{w.stat().st_size}:{w.stat().st_mtime_ns}"
                                   for w in weights).encode() or model_path.encode()).hexdigest()[:16]
-    target = cache_root() / "onnx" / key / "model.onnx"
+    target = cache_dir / "onnx" / key / "model.onnx"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -267,7 +267,7 @@ def _store(settings: Settings, embedder: Embedder, articles: list[Article], file
     groups = syndication.copy_groups(signatures, order=_cited_first({a.id: a for a in articles}))
     store.insert_rows(db, articles, sentences, chunks, files, sentence_terms, chunk_terms, signatures, groups)
     db.close()
-    kind = store.write_vectors(tmp, "sentences", sentence_vectors)
+    kind = store.write_vectors(tmp, "sentences", sentence_vectors, exact_limit=settings.exact_limit)
     store.write_vectors(tmp, "chunks", chunk_vectors)
     store.write_bm25(tmp, "sentences", sentence_terms)
     store.write_bm25(tmp, "chunks", chunk_terms)

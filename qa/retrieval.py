@@ -54,12 +54,11 @@ class Searchable:
         self.snapshot = snapshot
         import faiss
 
-        n, d = len(snapshot.sentences), snapshot.manifest.dimension
-        self.sentence_vectors = faiss.rev_swig_ptr(snapshot.sentence_index.get_xb(), n * d).reshape(n, d) \
-            if n else np.zeros((0, d), dtype=np.float32)
-        m = len(snapshot.chunks)
-        self.chunk_vectors = faiss.rev_swig_ptr(snapshot.chunk_index.get_xb(), m * d).reshape(m, d) \
-            if m else np.zeros((0, d), dtype=np.float32)
+        n = len(snapshot.sentences)
+        self.sentence_vectors = store.vector_matrix(snapshot.sentence_index)
+        self.chunk_vectors = store.vector_matrix(snapshot.chunk_index)
+        # A large index holds an HNSW graph: candidates come from it instead of a full scan.
+        self.ann = isinstance(snapshot.sentence_index, faiss.IndexHNSW)
         first_row: dict[str, int] = {}
         for row, s in enumerate(snapshot.sentences):
             first_row.setdefault(s.article_id, row)
@@ -132,7 +131,7 @@ def search(index: Searchable, embedder: Embedder, question: str, *, context: str
     queries = [question] + ([f"{context} {question}"] if context else [])
     vectors = embedder.encode(queries + [reduce_question(q, index.topic_terms) for q in queries])
     signals = [_Signals(index, q, vectors[i], vectors[len(queries) + i]) for i, q in enumerate(queries)]
-    cand = _candidates([a for sig in signals for a in (sig.bm25, sig.dense, sig.reduced)], allowed)
+    cand = _candidates(signals, len(snap.sentences), allowed)
     if len(cand) == 0:
         return []
     scored = [sig.score(cand) for sig in signals]
@@ -165,9 +164,33 @@ class _Signals:
         n, m = len(snap.sentences), len(snap.chunks)
         self.bm25 = _normalized(snap.sentence_bm25.get_scores(self.terms)[:n] if self.terms else np.zeros(n))
         self.chunk_bm25 = _normalized(snap.chunk_bm25.get_scores(self.terms)[:m] if self.terms else np.zeros(m))
-        # Exact scores over all sentences: a flat matrix product, ~1 ms per 10^4 sentences.
-        self.dense = index.sentence_vectors @ qv
-        self.reduced = index.sentence_vectors @ rv
+        self.rv = rv
+        # Exact scores over all sentences (a flat matrix product, ~1 ms per 10^4 sentences), unless
+        # the index is large: then the HNSW graph gives candidates and only they are scored.
+        self.dense = None if index.ann else index.sentence_vectors @ qv
+        self.reduced = None if index.ann else index.sentence_vectors @ rv
+
+    def pools(self, allowed: np.ndarray | None) -> list[np.ndarray]:
+        """The best rows by each signal: BM25, dense and topic-reduced dense."""
+        bm25 = self.bm25 if allowed is None else np.where(allowed, self.bm25, -np.inf)
+        if not self.index.ann:
+            return [_top(bm25, CANDIDATES)] + [_top(s if allowed is None else np.where(allowed, s, -np.inf),
+                                                    CANDIDATES) for s in (self.dense, self.reduced)]
+        import faiss
+
+        params = None
+        if allowed is not None:  # filter inside the graph search, so a narrow filter still finds rows
+            params = faiss.SearchParametersHNSW(sel=faiss.IDSelectorBatch(np.flatnonzero(allowed)),
+                                                efSearch=max(store.HNSW_EF_SEARCH, CANDIDATES))
+        _, rows = self.index.snapshot.sentence_index.search(np.stack([self.qv, self.rv]), CANDIDATES, params=params)
+        return [_top(bm25, CANDIDATES)] + [r[r >= 0] for r in rows]
+
+    def dense_at(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact cosine of the question and of its reduced form to the given sentence rows."""
+        if self.dense is not None:
+            return self.dense[rows], self.reduced[rows]
+        vectors = self.index.sentence_vectors[rows]
+        return vectors @ self.qv, vectors @ self.rv
 
     def score(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fused score without the answer-type cue (what ranks) and confidence (what abstains)."""
@@ -177,9 +200,10 @@ class _Signals:
         chunk_dense[ids] = self.index.chunk_vectors[ids] @ self.qv
         dc, bc = _range_max(chunk_dense, lo, hi), _range_max(self.chunk_bm25, lo, hi)
         w = WEIGHTS
-        fused = (w["dense"] * self.dense[cand] + w["reduced"] * self.reduced[cand] + w["bm25"] * self.bm25[cand]
+        dense, reduced = self.dense_at(cand)
+        fused = (w["dense"] * dense + w["reduced"] * reduced + w["bm25"] * self.bm25[cand]
                  + w["chunk_dense"] * dc + w["chunk_bm25"] * bc + w["length"] * self.index.length_prior[cand])
-        confidence = np.maximum(self.dense[cand], dc) + KNOWN_WEIGHT * self.index.known_share(self.terms)
+        confidence = np.maximum(dense, dc) + KNOWN_WEIGHT * self.index.known_share(self.terms)
         return fused, confidence
 
 
@@ -218,18 +242,12 @@ def _normalized(scores: np.ndarray) -> np.ndarray:
     return scores / top if top > 0 else np.zeros_like(scores, dtype=np.float32)
 
 
-def _candidates(signals: list[np.ndarray], allowed: np.ndarray | None) -> np.ndarray:
-    """Union of the best rows of each signal (all rows when the index is small)."""
-    n = len(signals[0])
+def _candidates(signals: list[_Signals], n: int, allowed: np.ndarray | None) -> np.ndarray:
+    """Union of the best rows of each signal of each query (all rows when the index is small)."""
     if n <= 2 * CANDIDATES:
         cand = np.arange(n)
-    else:
-        pools = []
-        for scores in signals:
-            if allowed is not None:  # filter first, so a narrow filter still finds its sentences
-                scores = np.where(allowed, scores, -np.inf)
-            pools.append(_top(scores, CANDIDATES))
-        cand = np.unique(np.concatenate(pools))
+    else:  # filtered first, so a narrow filter still finds its sentences
+        cand = np.unique(np.concatenate([p for sig in signals for p in sig.pools(allowed)]))
     return cand[allowed[cand]] if allowed is not None else cand
 
 

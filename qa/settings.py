@@ -30,6 +30,9 @@ class Settings:
     max_sentences: int = 3  # sentences quoted in one answer
     min_confidence: float | None = None  # abstention threshold; None = the calibrated default
     keep_builds: int = 2  # finished builds kept on disk (the active one included)
+    exact_limit: int = 100_000  # sentence vectors searched exactly; above, an HNSW graph
+    bf16: str = "auto"  # bfloat16 for builds: "auto" (where the CPU has it natively), "1" or "0"
+    cache_dir: Path = Path.home() / ".cache" / "qa"  # the ONNX export of the model
 
     def __post_init__(self) -> None:
         if not 16 <= self.chunk_tokens <= 2048:
@@ -42,6 +45,8 @@ class Settings:
             raise ConfigError(f"max_sentences must be between 1 and 10, got {self.max_sentences}")
         if self.keep_builds < 1:
             raise ConfigError(f"keep_builds must be at least 1, got {self.keep_builds}")
+        if self.bf16 not in ("auto", "1", "0"):
+            raise ConfigError(f"bf16 must be auto, 1 or 0, got {self.bf16!r}")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:

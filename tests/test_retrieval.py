@@ -47,3 +47,37 @@ def test_reduce_question_drops_corpus_topic_words():
     topic = frozenset({"super", "bowl", "50"})
     assert reduce_question("Who won Super Bowl 50?", topic) == "Who won"
     assert reduce_question("Super Bowl 50", topic) == "Super Bowl 50"  # nothing left: keep it
+
+
+def test_large_index_uses_hnsw_and_finds_what_exact_search_finds(tmp_path, fake):
+    """Above `exact_limit` sentence vectors the build stores an HNSW graph (recorded in the
+    manifest) and retrieval takes candidates from it; the answers match the exact index."""
+    import shutil
+    from dataclasses import replace
+
+    from qa.answering import Engine
+    from qa.settings import Settings
+    from tests.conftest import DATA
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA / "news", corpus)
+    for i in range(30):
+        (corpus / f"story-{i}.txt").write_text(f"Story {i}\n" + " ".join(
+            f"Officials in region {i} reported event {j} involving {j * 7 + i} vehicles on day {j}." for j in range(13)))
+    exact = Settings(corpus_dir=corpus, index_dir=tmp_path / "exact")
+    graph = replace(exact, index_dir=tmp_path / "graph", exact_limit=50)
+    build_index(exact, fake)
+    build_index(graph, fake)
+    assert store.load_snapshot(exact.index_dir).manifest.faiss_index == "IndexFlatIP"
+    manifest = store.load_snapshot(graph.index_dir).manifest
+    assert manifest.faiss_index.startswith("IndexHNSWFlat(M=32") and manifest.sentences > 400
+    a, b = LiveIndex(exact.index_dir).get(), LiveIndex(graph.index_dir).get()
+    assert not a.ann and b.ann
+    for question in ["How many North Korean troops are in Russia?", "vehicles reported in region 7",
+                     "What did the spy agency tell lawmakers?", "exports rose in October"]:
+        ra, rb = search(a, fake, question, k=5), search(b, fake, question, k=5)
+        assert [h.row for h in ra] == [h.row for h in rb]
+        assert np.allclose([h.score for h in ra], [h.score for h in rb], atol=1e-5)
+    some = {aid for aid, art in b.snapshot.articles.items() if art.location.startswith("story-1")}
+    answer = Engine(graph, fake).answer("vehicles reported on day 3", article_ids=some, min_confidence=-10)
+    assert answer.citations and {c.article_id for c in answer.citations} <= some

@@ -1,0 +1,136 @@
+"""Search-side cost of sentence vectors at 10^4, 10^5 and 10^6: exact (flat) vs HNSW vs IVF.
+
+    .venv/bin/python benchmarks/scale.py [--sizes 10000 100000 1000000]
+
+Vectors: the real MiniLM sentence vectors of the 5,000-article generated corpus (about 50,000;
+`make bench` builds it), and beyond that perturbed copies of them (unit vectors at cosine about 0.9
+to their original), so that the set has the neighbourhood structure of real embeddings: random
+vectors would make every approximate index look bad. Queries: 300 SQuAD questions embedded with
+the same model. Recall@10 is against the exact search of the same set. One query at a time, one
+FAISS thread (the query path), as the app searches. Results: benchmarks/results/scale.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def vectors(n: int, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if n <= len(base):
+        return np.ascontiguousarray(base[rng.choice(len(base), n, replace=False)])
+    out = np.empty((n, base.shape[1]), dtype=np.float32)
+    out[:len(base)] = base
+    sigma = 0.0247  # |noise|^2 = 384 sigma^2 = 0.235: cosine 0.9 to the original
+    for start in range(len(base), n, len(base)):
+        stop = min(start + len(base), n)
+        copy = base[: stop - start] + rng.normal(0, sigma, (stop - start, base.shape[1])).astype(np.float32)
+        out[start:stop] = copy / np.linalg.norm(copy, axis=1, keepdims=True)
+    return out
+
+
+def timed_search(index, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, list[float]]:  # noqa: ANN001
+    found, lat = [], []
+    for q in queries:
+        t = time.perf_counter()
+        _, ids = index.search(q[None, :], k)
+        lat.append((time.perf_counter() - t) * 1000)
+        found.append(ids[0])
+    return np.array(found), lat
+
+
+def recall(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
+
+
+def disk_mb(index) -> float:  # noqa: ANN001
+    import faiss
+
+    with tempfile.NamedTemporaryFile(suffix=".faiss") as f:
+        faiss.write_index(index, f.name)
+        return os.path.getsize(f.name) / 1e6
+
+
+def main() -> None:
+    import faiss
+
+    from qa import store
+    from qa.embedding import SentenceTransformerEmbedder
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    args = parser.parse_args()
+    snap = store.load_snapshot(ROOT / "benchmarks" / "data" / "index-5000")
+    base = snap.sentence_index.reconstruct_n(0, snap.sentence_index.ntotal)
+    questions = [q["question"] for name in ("squad-notre-dame.json", "squad-super-bowl-50.json")
+                 for d in json.loads((ROOT.parent / "shared" / "eval" / name).read_text())["data"]
+                 for p in d["paragraphs"] for q in p["qas"]]
+    rng = np.random.default_rng(0)
+    queries = SentenceTransformerEmbedder().encode([questions[i] for i in rng.choice(len(questions), 300)])
+    rows = []
+    for n in args.sizes:
+        xb = vectors(n, base, rng)
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # builds use every core
+        t = time.perf_counter()
+        flat = faiss.IndexFlatIP(xb.shape[1])
+        flat.add(xb)
+        flat_build = time.perf_counter() - t
+        faiss.omp_set_num_threads(1)
+        truth, lat = timed_search(flat, queries)
+        rows.append((n, "flat (exact)", flat_build, lat, 1.0, disk_mb(flat)))
+        print(rows[-1][:3], np.percentile(lat, 50), flush=True)
+        faiss.omp_set_num_threads(os.cpu_count() or 1)
+        t = time.perf_counter()
+        hnsw = faiss.IndexHNSWFlat(xb.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = 40
+        hnsw.add(xb)
+        hnsw_build = time.perf_counter() - t
+        faiss.omp_set_num_threads(1)
+        for ef in (32, 64, 128):
+            hnsw.hnsw.efSearch = ef
+            found, lat = timed_search(hnsw, queries)
+            rows.append((n, f"HNSW32, efSearch {ef}", hnsw_build, lat, recall(found, truth), disk_mb(hnsw)))
+            print(rows[-1][:3], np.percentile(lat, 50), rows[-1][4], flush=True)
+        del hnsw
+        nlist = int(4 * np.sqrt(n))
+        faiss.omp_set_num_threads(os.cpu_count() or 1)
+        t = time.perf_counter()
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(xb.shape[1]), xb.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
+        ivf.train(xb[rng.choice(n, min(n, 50 * nlist), replace=False)])
+        ivf.add(xb)
+        ivf_build = time.perf_counter() - t
+        faiss.omp_set_num_threads(1)
+        for nprobe in (8, 32, 64):
+            ivf.nprobe = nprobe
+            found, lat = timed_search(ivf, queries)
+            rows.append((n, f"IVF{nlist}, nprobe {nprobe}", ivf_build, lat, recall(found, truth), disk_mb(ivf)))
+            print(rows[-1][:3], np.percentile(lat, 50), rows[-1][4], flush=True)
+        del ivf, flat, xb
+    lines = ["# Vector search at scale", "",
+             f"`.venv/bin/python benchmarks/scale.py`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+             f"{os.cpu_count()} CPUs (builds on all, queries on one FAISS thread), faiss {faiss.__version__}. "
+             f"Peak RSS of the run {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB.", "",
+             "| vectors | index | build (s) | p50 (ms) | p95 (ms) | recall@10 vs exact | on disk (MB) |",
+             "|---|---|---|---|---|---|---|"]
+    for n, name, build, lat, rec, mb in rows:
+        lines.append(f"| {n:,} | {name} | {build:.1f} | {np.percentile(lat, 50):.2f} | "
+                     f"{np.percentile(lat, 95):.2f} | {rec:.3f} | {mb:.0f} |")
+    (ROOT / "benchmarks" / "results" / "scale.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
