@@ -32,7 +32,7 @@ from qa.errors import (BuildLockedError, IndexCorruptError, IndexMismatchError, 
 from qa.sentences import Sentence
 
 FORMAT_VERSION = 3
-HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 40, 64  # benchmarks/results/scale.md
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 40, 128  # benchmarks/results/scale.md
 # (k1, b) chosen on ../shared/eval (benchmarks/fusion_experiment.py): sentences are short, so
 # length normalization is weaker for them than for chunks.
 BM25_PARAMS = {"sentences": (1.2, 0.5), "chunks": (1.5, 0.75)}
