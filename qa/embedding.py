@@ -76,7 +76,7 @@ class SentenceTransformerEmbedder:
         self._bf16 = bf16
         self._cache_dir = cache_dir or Settings().cache_dir
         self._model = None
-        self._lock = threading.RLock()  # re-entered: setting up ONNX reads the loaded model's settings
+        self._lock = threading.Lock()
         self._onnx = onnx  # questions on ONNX Runtime (falls back to torch if it cannot be set up)
         self._session = None
         self._tokenizer = None
@@ -121,12 +121,12 @@ class SentenceTransformerEmbedder:
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64,
                progress: Progress | None = None) -> np.ndarray:
-        model = self._load()
         total = len(texts)
+        if 0 < total <= SMALL_BATCH and self._onnx and self._onnx_session() is not None:
+            return self._encode_onnx(texts)  # questions never load torch
+        model = self._load()
         if total == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if total <= SMALL_BATCH and self._onnx and self._onnx_session() is not None:
-            return self._encode_onnx(texts)
         # Sorted by length over the whole call so batches pad as little as one big encode would;
         # encoded in windows so progress can be reported between them.
         order = sorted(range(total), key=lambda i: -len(texts[i]))
@@ -158,7 +158,7 @@ class SentenceTransformerEmbedder:
                     options.log_severity_level = 3
                     self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
                     tokenizer = Tokenizer.from_file(str(Path(resolve_model_path(self.model_id)) / "tokenizer.json"))
-                    tokenizer.enable_truncation(self.max_tokens)
+                    tokenizer.enable_truncation(_max_seq_length(resolve_model_path(self.model_id)))
                     tokenizer.enable_padding()
                     self._tokenizer = tokenizer
                 except Exception as exc:  # noqa: BLE001 - any failure: keep answering on torch
@@ -174,6 +174,17 @@ class SentenceTransformerEmbedder:
         out = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
                                        "token_type_ids": np.zeros_like(ids)})[0]
         return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _max_seq_length(model_path: str) -> int:
+    """The model's max sequence length from its sentence-transformers config (256 if absent)."""
+    import json
+
+    try:
+        config = json.loads((Path(model_path) / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        return int(config.get("max_seq_length", 256))
+    except (OSError, ValueError):
+        return 256
 
 
 def onnx_model_file(model_path: str, cache_dir: Path) -> Path:

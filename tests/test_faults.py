@@ -19,6 +19,7 @@ from qa.errors import IndexWriteError
 from qa.indexing import build_index
 from qa.settings import Settings
 from tests.conftest import DATA, ROOT
+from tests.test_crash_safety import _add_stories
 
 # A child process whose files may not grow past 64 kB (RLIMIT_FSIZE, with SIGXFSZ ignored so the
 # write fails instead of killing it): what a full disk looks like to the build.
@@ -31,12 +32,6 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def _add_stories(corpus, n=25):
-    for i in range(n):
-        (corpus / f"story-{i}.txt").write_text(
-            f"Story {i}\n" + " ".join(f"Event {i}.{j} was reported by officials on day {j}." for j in range(12)))
-
-
 def _assert_previous_index_serves(settings, fake, build_id):
     assert store.current_build_id(settings.index_dir) == build_id
     assert not [p for p in store.builds_dir(settings.index_dir).iterdir() if p.name.startswith(".tmp-")]
@@ -46,7 +41,7 @@ def _assert_previous_index_serves(settings, fake, build_id):
 
 def test_full_disk_during_a_build_is_one_clear_error_and_the_previous_index_stays(settings, fake, corpus):
     first = build_index(settings, fake)
-    _add_stories(corpus)
+    _add_stories(corpus, 0, 25)
     env = dict(os.environ, PYTHONPATH=str(ROOT), QA_MODEL="all-MiniLM-L6-v2")
     proc = subprocess.run([sys.executable, "-c", SMALL_DISK, "index", "--quiet", "--corpus", str(corpus),
                            "--index", str(settings.index_dir)], env=env, capture_output=True, text=True,
@@ -69,7 +64,7 @@ def test_full_disk_during_a_build_is_one_clear_error_and_the_previous_index_stay
 ])
 def test_write_failures_keep_the_previous_index(settings, fake, corpus, monkeypatch, where, error):
     first = build_index(settings, fake)
-    _add_stories(corpus)
+    _add_stories(corpus, 0, 25)
 
     def fail(*args, **kwargs):
         raise error

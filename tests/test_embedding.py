@@ -1,0 +1,40 @@
+"""The embedder: ONNX Runtime for questions gives torch's vectors without loading torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.embedding import SentenceTransformerEmbedder, use_bf16
+from qa.errors import ConfigError
+from qa.settings import Settings
+
+TEXTS = ["How many North Korean troops are in Russia?", "Kim said the deployment could escalate threats.",
+         "Zorblax harbour", "Ukraine's allies will meet in Brussels on December 5, a diplomat said."]
+
+
+def test_questions_use_onnx_with_the_same_vectors_as_torch(tmp_path):
+    fast = SentenceTransformerEmbedder(cache_dir=tmp_path)
+    questions = fast.encode(TEXTS)
+    assert fast._model is None  # answering never loads torch
+    assert list(tmp_path.glob("onnx/*/model.onnx"))  # exported once, cached
+    slow = SentenceTransformerEmbedder(onnx=False, bf16="0").encode(TEXTS)
+    assert questions.shape == slow.shape == (4, 384) and questions.dtype == np.float32
+    assert np.allclose(np.linalg.norm(questions, axis=1), 1, atol=1e-5)
+    assert np.min(np.sum(questions * slow, axis=1)) > 0.9999
+    again = SentenceTransformerEmbedder(cache_dir=tmp_path)
+    assert np.allclose(again.encode(TEXTS), questions, atol=1e-6)  # the cached export is reused
+
+
+def test_batches_in_bfloat16_stay_close_to_fp32():
+    many = TEXTS * 3  # more than a question batch: torch
+    fp32 = SentenceTransformerEmbedder(onnx=False, bf16="0").encode(many)
+    bf16 = SentenceTransformerEmbedder(onnx=False, bf16="1").encode(many)
+    assert np.allclose(np.linalg.norm(bf16, axis=1), 1, atol=1e-5)
+    assert np.min(np.sum(fp32 * bf16, axis=1)) > 0.999
+
+
+def test_bf16_setting():
+    assert use_bf16("1") and not use_bf16("0")
+    with pytest.raises(ConfigError, match="bf16 must be auto, 1 or 0"):
+        Settings(bf16="yes")
