@@ -47,13 +47,19 @@ def copy_groups(signatures: dict[str, np.ndarray],
     starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
     ends = np.r_[starts[1:], len(hashes)]
     runs = ends - starts
-    # shingles shared by exactly two articles (nearly all shared ones), counted in one pass
-    two = starts[runs == 2]
-    codes, counts = np.unique(owners[two] * len(ids) + owners[two + 1], return_counts=True)
-    shared: Counter[tuple[int, int]] = Counter(
-        {(int(c) // len(ids), int(c) % len(ids)): int(k) for c, k in zip(codes, counts)})
-    for lo, hi in zip(starts[(runs > 2) & (runs <= COMMON)], ends[(runs > 2) & (runs <= COMMON)]):
-        shared.update(combinations(sorted(set(owners[lo:hi].tolist())), 2))
+    # Every pair of articles sharing a shingle, as one code a * n + b (a < b: owners ascend within a
+    # run), counted with numpy: runs of one length at a time, in blocks of bounded size.
+    n = len(ids)
+    counts: Counter[int] = Counter()
+    for length in np.unique(runs[(runs > 1) & (runs <= COMMON)]):
+        firsts = starts[runs == length]
+        i, j = np.triu_indices(int(length), 1)
+        step = max(1, 4_000_000 // len(i))
+        for b in range(0, len(firsts), step):
+            block = owners[firsts[b:b + step, None] + np.arange(length)]
+            codes, k = np.unique((block[:, i] * n + block[:, j]).ravel(), return_counts=True)
+            counts.update(dict(zip(codes.tolist(), k.tolist())))
+    shared = {(c // n, c % n): k for c, k in counts.items()}
     parent = list(range(len(ids)))
 
     def root(i: int) -> int:
