@@ -164,8 +164,7 @@ class Engine:
         if differing:
             number = {h.row: i + 1 for i, h in enumerate(chosen)}
             disagreement = Disagreement(differing[0], [
-                Claim(number[h.row], figure, h.article.published.isoformat() if h.article.published else None,
-                      h.article.source) for h, figure in sorted(differing[1], key=lambda x: number[x[0].row])])
+                Claim(number[h.row], figure, _iso(h.article.published), h.article.source) for h, figure in sorted(differing[1], key=lambda x: number[x[0].row])])
         timings["total"] = (time.perf_counter() - started) * 1000
         return Answer(question, True, _compose(citations, disagreement), citations, [], disagreement, timings,
                       build)
@@ -248,11 +247,14 @@ def _citation(index: Searchable, number: int, hit: ScoredSentence) -> Citation:
     start = min([hit.start] + [snap.sentences[r].start for r in rows])
     end = max([hit.end] + [snap.sentences[r].end for r in rows])
     copies = [snap.articles[i] for i in snap.copies.get(a.id, ()) if i != a.id]
-    also_in = [Copy(c.title, c.published.isoformat() if c.published else None, c.source, c.location, c.url)
-               for c in copies]
-    return Citation(number, a.id, a.title, a.published.isoformat() if a.published else None, a.source,
+    also_in = [Copy(c.title, _iso(c.published), c.source, c.location, c.url) for c in copies]
+    return Citation(number, a.id, a.title, _iso(a.published), a.source,
                     a.location, a.url, hit.text, hit.start, hit.end, a.text[start:end], start, end,
                     round(hit.score, 4), also_in)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def _compose(citations: list[Citation], disagreement: Disagreement | None) -> str:

@@ -123,16 +123,19 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
             ("chunking", f"{m.chunk_tokens} tokens ({m.tiktoken_encoding}), {m.chunk_overlap} sentence overlap"),
             ("vector index", m.faiss_index), ("built at", m.built_at),
             ("corpus changed since", changed)]
-    snap = store.load_snapshot(settings.index_dir)
-    groups = set(snap.copies.values())
+    db = store.open_db(build_dir)
+    try:
+        groups, articles = set(store.read_copy_groups(db).values()), store.read_articles(db)
+    finally:
+        db.close()
     rows.append(("syndicated stories", f"{len(groups)} (carried by {sum(map(len, groups))} articles)"))
     for key, value in rows:
         print(f"{key + ':':22} {value}")
-    for group in sorted(groups, key=lambda g: snap.articles[g[0]].location):
-        first = snap.articles[group[0]]
+    for group in sorted(groups, key=lambda g: articles[g[0]].location):
+        first = articles[group[0]]
         print(f"\n{first.title} ({first.published or 'undated'})")
         for article_id in group:
-            a = snap.articles[article_id]
+            a = articles[article_id]
             print(f"    {a.source or '-':20} {a.published or 'undated'}  {a.location}")
     return 0
 

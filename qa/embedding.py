@@ -12,8 +12,8 @@ are the same as torch's to five decimals) and cached, about 3x faster per questi
 from __future__ import annotations
 
 import os
-import sys
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -153,18 +153,19 @@ class SentenceTransformerEmbedder:
                     import onnxruntime as ort
                     from tokenizers import Tokenizer
 
-                    path = onnx_model_file(resolve_model_path(self.model_id), self._cache_dir)
+                    model_path = resolve_model_path(self.model_id)
                     options = ort.SessionOptions()
                     options.log_severity_level = 3
-                    self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-                    tokenizer = Tokenizer.from_file(str(Path(resolve_model_path(self.model_id)) / "tokenizer.json"))
-                    tokenizer.enable_truncation(_max_seq_length(resolve_model_path(self.model_id)))
+                    self._session = ort.InferenceSession(str(onnx_model_file(model_path, self._cache_dir)),
+                                                         options, providers=["CPUExecutionProvider"])
+                    tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+                    tokenizer.enable_truncation(_max_seq_length(model_path))
                     tokenizer.enable_padding()
                     self._tokenizer = tokenizer
-                except Exception as exc:  # noqa: BLE001 - any failure: keep answering on torch
-                    print(f"qa: ONNX Runtime not used for questions ({type(exc).__name__}: {exc}); using torch",
-                          file=sys.stderr)
-                    self._onnx = False
+                except (ImportError, OSError, RuntimeError, ValueError) as exc:  # ORT's errors are RuntimeErrors
+                    warnings.warn(f"ONNX Runtime not used for questions ({type(exc).__name__}: {exc}); "
+                                  "using torch", RuntimeWarning, stacklevel=2)
+                    self._session, self._onnx = None, False
         return self._session
 
     def _encode_onnx(self, texts: Sequence[str]) -> np.ndarray:

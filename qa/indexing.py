@@ -9,7 +9,6 @@ index stays active until the new one is complete.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import sqlite3
 import time
@@ -23,8 +22,7 @@ import numpy as np
 from qa.articles import Article, list_corpus, read_file
 from qa.chunking import Chunk, chunk_article, tiktoken_counter
 from qa.embedding import Embedder, Progress
-from qa.errors import (ArticleError, IndexCorruptError, IndexMismatchError, IndexMissingError,
-                       IndexWriteError)
+from qa.errors import ArticleError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.sentences import Sentence, split_sentences
 from qa.settings import Settings
 from qa.terms import terms
@@ -232,32 +230,6 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
                                  previous.sentence_vectors if previous else None, dim)
     chunk_vectors = _assemble(chunk_src, todo_c, fresh[len(todo_s):],
                               previous.chunk_vectors if previous else None, dim)
-
-    try:
-        build_id, groups = _store(settings, embedder, articles, files, previous, fingerprint, sentences, chunks,
-                                  sentence_src, chunk_src, sentence_vectors, chunk_vectors, dim)
-    except (OSError, sqlite3.Error, RuntimeError) as exc:  # RuntimeError: FAISS's write failures
-        with contextlib.suppress(OSError):
-            store.remove_stale(settings.index_dir)
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise IndexWriteError(f"could not write the new index in {settings.index_dir} ({reason}); the previous "
-                              "index is still in use. Free disk space or fix permissions, then run "
-                              "`qa index` again") from exc
-    report.articles, report.sentences, report.chunks = len(articles), len(sentences), len(chunks)
-    report.embedded = len(texts)
-    report.copy_groups = len(groups)
-    return build_id
-
-
-def _store(settings: Settings, embedder: Embedder, articles: list[Article], files: list[store.FileRecord],
-           previous: _Previous | None, fingerprint: str, sentences: list[Sentence], chunks: list[Chunk],
-           sentence_src: list[int], chunk_src: list[int], sentence_vectors: np.ndarray,
-           chunk_vectors: np.ndarray, dim: int) -> tuple[str, list[list[str]]]:
-    """Write the rows, vectors and BM25 of a build and publish it: its id and its copy groups."""
-    text_of = {a.id: a.text for a in articles}
-    reusable = previous.articles if previous else {}
-    tmp = store.new_build_dir(settings.index_dir)
-    db = store.create_db(tmp)
     sentence_terms = _terms(sentence_src, previous.sentence_terms if previous else None,
                             [text_of[s.article_id][s.start:s.end] for s in sentences])
     chunk_terms = _terms(chunk_src, previous.chunk_terms if previous else None, [c.text for c in chunks])
@@ -265,21 +237,28 @@ def _store(settings: Settings, embedder: Embedder, articles: list[Article], file
     signatures = {a.id: old_shingles[a.id] if a.id in old_shingles and reusable[a.id].content_hash == a.content_hash
                   else syndication.shingles(a.text) for a in articles}
     groups = syndication.copy_groups(signatures, order=_cited_first({a.id: a for a in articles}))
-    store.insert_rows(db, articles, sentences, chunks, files, sentence_terms, chunk_terms, signatures, groups)
-    db.close()
-    kind = store.write_vectors(tmp, "sentences", sentence_vectors, exact_limit=settings.exact_limit)
-    store.write_vectors(tmp, "chunks", chunk_vectors)
-    store.write_bm25(tmp, "sentences", sentence_terms)
-    store.write_bm25(tmp, "chunks", chunk_terms)
-    build_id = tmp.name.removeprefix(".tmp-")
-    manifest = store.Manifest(
-        format_version=store.FORMAT_VERSION, build_id=build_id,
-        built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), model=embedder.model_id, dimension=dim,
-        tiktoken_encoding=settings.tiktoken_encoding, chunk_tokens=settings.chunk_tokens,
-        chunk_overlap=settings.chunk_overlap, segmenter=SEGMENTER, articles=len(articles),
-        sentences=len(sentences), chunks=len(chunks), corpus_fingerprint=fingerprint, faiss_index=kind)
-    store.publish(settings.index_dir, tmp, manifest, keep=settings.keep_builds)
-    return build_id, groups
+
+    with store.writing(settings.index_dir):
+        tmp = store.new_build_dir(settings.index_dir)
+        db = store.create_db(tmp)
+        store.insert_rows(db, articles, sentences, chunks, files, sentence_terms, chunk_terms, signatures, groups)
+        db.close()
+        kind = store.write_vectors(tmp, "sentences", sentence_vectors, exact_limit=settings.exact_limit)
+        store.write_vectors(tmp, "chunks", chunk_vectors)
+        store.write_bm25(tmp, "sentences", sentence_terms)
+        store.write_bm25(tmp, "chunks", chunk_terms)
+        build_id = tmp.name.removeprefix(".tmp-")
+        manifest = store.Manifest(
+            format_version=store.FORMAT_VERSION, build_id=build_id,
+            built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), model=embedder.model_id, dimension=dim,
+            tiktoken_encoding=settings.tiktoken_encoding, chunk_tokens=settings.chunk_tokens,
+            chunk_overlap=settings.chunk_overlap, segmenter=SEGMENTER, articles=len(articles),
+            sentences=len(sentences), chunks=len(chunks), corpus_fingerprint=fingerprint, faiss_index=kind)
+        store.publish(settings.index_dir, tmp, manifest, keep=settings.keep_builds)
+    report.articles, report.sentences, report.chunks = len(articles), len(sentences), len(chunks)
+    report.embedded = len(texts)
+    report.copy_groups = len(groups)
+    return build_id
 
 
 def _cited_first(articles: dict[str, Article]) -> Callable[[str], tuple[object, ...]]:

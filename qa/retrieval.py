@@ -149,8 +149,8 @@ def search(index: Searchable, embedder: Embedder, question: str, *, context: str
     for i in order:
         row = int(cand[i])
         s = snap.sentences[row]
-        out.append(ScoredSentence(row, snap.articles[s.article_id], s.ordinal, s.start, s.end, snap.sentence_text(row),
-                                  float(fused[i]), float(confidence[i])))
+        out.append(ScoredSentence(row, snap.articles[s.article_id], s.ordinal, s.start, s.end,
+                                  snap.sentence_text(row), float(fused[i]), float(confidence[i])))
     return out
 
 
@@ -172,10 +172,11 @@ class _Signals:
 
     def pools(self, allowed: np.ndarray | None) -> list[np.ndarray]:
         """The best rows by each signal: BM25, dense and topic-reduced dense."""
-        bm25 = self.bm25 if allowed is None else np.where(allowed, self.bm25, -np.inf)
+        def best(scores: np.ndarray) -> np.ndarray:
+            return _top(scores if allowed is None else np.where(allowed, scores, -np.inf), CANDIDATES)
+
         if not self.index.ann:
-            return [_top(bm25, CANDIDATES)] + [_top(s if allowed is None else np.where(allowed, s, -np.inf),
-                                                    CANDIDATES) for s in (self.dense, self.reduced)]
+            return [best(self.bm25), best(self.dense), best(self.reduced)]
         import faiss
 
         params = None
@@ -183,7 +184,7 @@ class _Signals:
             params = faiss.SearchParametersHNSW(sel=faiss.IDSelectorBatch(np.flatnonzero(allowed)),
                                                 efSearch=max(store.HNSW_EF_SEARCH, CANDIDATES))
         _, rows = self.index.snapshot.sentence_index.search(np.stack([self.qv, self.rv]), CANDIDATES, params=params)
-        return [_top(bm25, CANDIDATES)] + [r[r >= 0] for r in rows]
+        return [best(self.bm25)] + [r[r >= 0] for r in rows]
 
     def dense_at(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact cosine of the question and of its reduced form to the given sentence rows."""
