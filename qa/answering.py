@@ -232,10 +232,10 @@ def _differing(question: str, pool: list[ScoredSentence],
     entries = list(stated.values())
     for i, (_, a) in enumerate(entries):
         for _, b in entries[i + 1:]:
-            unit = differ(a, b)
-            if unit:
-                return unit, [(h, "; ".join(f.text for f in figs if f.unit == unit))
-                              for h, figs in entries if any(f.unit == unit for f in figs)]
+            key = differ(a, b)
+            if key:
+                return key[0], [(h, "; ".join(f.text for f in figs if f.key == key))
+                                for h, figs in entries if any(f.key == key for f in figs)]
     return None
 
 

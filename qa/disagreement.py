@@ -36,6 +36,13 @@ _DURATION = frozenset({"day", "week", "month", "year", "hour", "minute"})
 _CHANGE = re.compile(r"\b(ris|rose|grow|grew|fall|fell|increas|decreas|drop|jump|climb|declin|gain|lost|"
                      r"lose|shr[iu]nk|up|down)\w*", re.I)
 _MAX_UNIT_WORDS = 4
+# Words near a figure that say what happened to what it counts: figures of different outcomes count
+# different things and are never compared.
+_OUTCOMES = {w: "killed" for w in ("killed", "dead", "died", "deaths", "death")} | {
+    w: "wounded" for w in ("wounded", "injured")} | {"casualties": "casualties"} | {
+    w: "captured" for w in ("captured", "prisoners", "prisoner")} | {"missing": "missing"} | {
+    w: "destroyed" for w in ("destroyed", "downed", "lost")} | {w: "delivered" for w in ("delivered", "received")}
+OUTCOME_WINDOW = 5  # tokens looked at on each side of a figure
 TOLERANCE = 0.01  # relative: figures closer than this are the same figure
 
 
@@ -44,6 +51,12 @@ class Figure:
     value: float | str  # a number, or "MM-DD" / "YYYY" for dates
     unit: str | None  # normalized unit ("troop", "$", "%", "km", "date", "year"); None if unknown
     text: str  # as written in the sentence
+    outcome: str | None = None  # what happened to what is counted ("killed", "destroyed"), if said
+
+    @property
+    def key(self) -> tuple[str | None, str | None]:
+        """Figures with the same key count the same thing and can be compared."""
+        return self.unit, self.outcome
 
 
 def asked_units(question: str) -> frozenset[str] | None:
@@ -119,17 +132,19 @@ def figures(sentence: str, units: frozenset[str] | None = None) -> list[Figure]:
         if unit is None and units:
             unit = next((u for u in sorted(units) if u in named), None)
         used.update(range(i, j))
-        out.append(Figure(value, unit, _span(sentence, tokens, first, j)))
+        near = lower[max(0, first - OUTCOME_WINDOW):j + OUTCOME_WINDOW]
+        outcome = next((_OUTCOMES[w] for w in near if w in _OUTCOMES), None)
+        out.append(Figure(value, unit, _span(sentence, tokens, first, j), outcome))
     return [f for f in out if units is None or f.unit in units]
 
 
-def differ(a: list[Figure], b: list[Figure]) -> str | None:
-    """The unit on which two stories' figures contradict (both state it, no value in common)."""
-    for unit in sorted({f.unit for f in a if f.unit} & {f.unit for f in b if f.unit}):
-        va = [f.value for f in a if f.unit == unit]
-        vb = [f.value for f in b if f.unit == unit]
-        if not any(_same(x, y) for x in va for y in vb):
-            return unit
+def differ(a: list[Figure], b: list[Figure]) -> tuple[str, str | None] | None:
+    """The (unit, outcome) on which two stories' figures contradict: both state it, with no value
+    in common. 100 soldiers killed do not contradict 10,000 soldiers deployed."""
+    keys = {f.key for f in a if f.unit} & {f.key for f in b if f.unit}
+    for key in sorted(keys, key=str):
+        if not any(_same(x.value, y.value) for x in a if x.key == key for y in b if y.key == key):
+            return key
     return None
 
 

@@ -75,10 +75,13 @@ def test_figures_are_read_with_their_unit():
 
 def test_figures_differ_only_when_no_value_is_shared():
     ten = figures("some 10,000 North Korean troops")
-    assert differ(ten, figures("8,000 North Korean soldiers")) == "troop"
+    assert differ(ten, figures("8,000 North Korean soldiers")) == ("troop", None)
     assert differ(ten, figures("about 10,000 troops")) is None
     assert differ(ten, figures("40 tanks")) is None  # nothing in common to compare
     assert differ(figures("rose 4.6 percent"), figures("grew 4.6% while chips rose 40%")) is None
+    killed = figures("about 100 North Korean soldiers had been killed in Kursk")
+    assert killed[0].outcome == "killed" and differ(ten, killed) is None  # different things counted
+    assert differ(killed, figures("its forces had killed 200 North Korean soldiers")) == ("troop", "killed")
 
 
 def test_latest_questions_are_recognised():
@@ -143,6 +146,14 @@ def test_latest_question_prefers_the_newest_article_and_citations_run_oldest_to_
     dates = [c.date for c in a.citations]
     assert len(set(dates)) > 1 and dates == sorted(dates)
     assert [c.number for c in a.citations] == list(range(1, len(a.citations) + 1))
+
+
+def test_figures_of_what_happened_to_some_are_not_set_against_the_total(news):
+    engine, _ = news
+    a = engine.answer("What is the latest estimate of North Korean troops in Russia?")
+    assert a.disagreement is not None
+    figures_stated = " ".join(c.figure for c in a.disagreement.claims)
+    assert "11,000" in figures_stated and "100 North Korean soldiers" not in figures_stated
 
 
 def test_date_filters(news):
