@@ -69,6 +69,47 @@ def disk_mb(index) -> float:  # noqa: ANN001
         return os.path.getsize(f.name) / 1e6
 
 
+def app_index(n: int, xb: np.ndarray, queries: np.ndarray, kth: np.ndarray) -> list[tuple]:
+    """What `qa index` stores for n sentence vectors, loaded as the app loads it, searched as the app
+    searches: CANDIDATES candidates from the index, rescored exactly (memory-mapped vectors)."""
+    import faiss
+
+    from qa import store
+    from qa.retrieval import CANDIDATES
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        faiss.omp_set_num_threads(os.cpu_count() or 1)
+        t = time.perf_counter()
+        kind = store.write_vectors(Path(tmp), "sentences", xb, exact_limit=50_000)
+        build = time.perf_counter() - t
+        rss_before = current_rss_mb()
+        index, matrix = store.read_vectors(Path(tmp), "sentences", n, xb.shape[1])
+        mb = sum(f.stat().st_size for f in Path(tmp).iterdir()) / 1e6
+        faiss.omp_set_num_threads(1)
+        for nprobe in (32, 64, 96) if not store.is_exact(index) else (None,):
+            if nprobe:
+                index.nprobe = nprobe
+            found, lat = [], []
+            for q in queries:
+                t = time.perf_counter()
+                _, ids = index.search(q[None, :], CANDIDATES)
+                cand = ids[0][ids[0] >= 0]
+                found.append(cand[np.argsort(-(matrix[cand] @ q))[:10]])
+                lat.append((time.perf_counter() - t) * 1000)
+            name = f"**app: {kind}**" + (f", nprobe {nprobe}" if nprobe else "")
+            rows.append((n, f"{name}; {CANDIDATES} candidates rescored exactly; loaded RSS "
+                            f"+{current_rss_mb() - rss_before:.0f} MB", build, lat,
+                         recall(np.array(found), xb, queries, kth), mb))
+            print(rows[-1][:3], np.percentile(lat, 50), rows[-1][4], flush=True)
+    return rows
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
 def main() -> None:
     import faiss
 
@@ -79,7 +120,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--ef-construction", type=int, default=40)
-    parser.add_argument("--no-ivf", action="store_true")
+    parser.add_argument("--indexes", nargs="+", default=["hnsw", "ivf", "app"],
+                        help="what to measure besides exact search: hnsw, ivf (IVF-Flat), app (the "
+                             "index `qa index` writes at that size, with exact rescoring)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "scale.md")
     args = parser.parse_args()
     snap = store.load_snapshot(ROOT / "benchmarks" / "data" / "index-5000")
@@ -104,6 +147,10 @@ def main() -> None:
         kth = np.array([xb[t[-1]] @ q for t, q in zip(truth, queries)])
         rows.append((n, "flat (exact)", flat_build, lat, 1.0, disk_mb(flat)))
         print(rows[-1][:3], np.percentile(lat, 50), flush=True)
+        if "app" in args.indexes:
+            rows += app_index(n, xb, queries, kth)
+        if "hnsw" not in args.indexes:
+            continue
         faiss.omp_set_num_threads(os.cpu_count() or 1)
         t = time.perf_counter()
         hnsw = faiss.IndexHNSWFlat(xb.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
@@ -121,7 +168,7 @@ def main() -> None:
                      recall(found, xb, queries, kth), disk_mb(hnsw)))
         print(rows[-1][:3], np.percentile(lat, 50), rows[-1][4], flush=True)
         del hnsw
-        if args.no_ivf:
+        if "ivf" not in args.indexes:
             continue
         nlist = int(4 * np.sqrt(n))
         faiss.omp_set_num_threads(os.cpu_count() or 1)

@@ -122,10 +122,8 @@ def _load_previous(settings: Settings, embedder: Embedder, report: BuildReport) 
         sentence_terms, chunk_terms = store.read_terms(db, "sentences"), store.read_terms(db, "chunks")
         shingles = store.read_shingles(db)
         db.close()
-        sv, cv = snap.sentence_index, snap.chunk_index
         return _Previous(snap.manifest, snap.articles, sentences, chunks, files,
-                         sv.reconstruct_n(0, sv.ntotal), cv.reconstruct_n(0, cv.ntotal),
-                         sentence_terms, chunk_terms, shingles)
+                         snap.sentence_vectors, snap.chunk_vectors, sentence_terms, chunk_terms, shingles)
     except IndexMissingError:
         report.full_rebuild_reason = "no previous index"
     except (IndexCorruptError, IndexMismatchError, sqlite3.DatabaseError) as exc:

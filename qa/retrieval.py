@@ -33,6 +33,7 @@ RELEVANT_SHARE = 0.8
 TOPIC_SHARE = 0.05  # a term in more than this share of sentences is topic, not question, signal
 CANDIDATES = 200  # per signal, before fusion
 ANSWER_TYPE_POOL = 50  # best fused candidates checked for the kind of answer asked
+FILTERED_EXACT = 100_000  # a date filter leaving at most this many sentences is searched exactly
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,11 @@ class Searchable:
 
     def __init__(self, snapshot: store.Snapshot):
         self.snapshot = snapshot
-        import faiss
-
         n = len(snapshot.sentences)
-        self.sentence_vectors = store.vector_matrix(snapshot.sentence_index)
-        self.chunk_vectors = store.vector_matrix(snapshot.chunk_index)
-        # A large index holds an HNSW graph: candidates come from it instead of a full scan.
-        self.ann = isinstance(snapshot.sentence_index, faiss.IndexHNSW)
+        self.sentence_vectors = snapshot.sentence_vectors
+        self.chunk_vectors = snapshot.chunk_vectors
+        # A large index is an IVF index: candidates come from it instead of a full scan.
+        self.ann = not store.is_exact(snapshot.sentence_index)
         first_row: dict[str, int] = {}
         for row, s in enumerate(snapshot.sentences):
             first_row.setdefault(s.article_id, row)
@@ -166,7 +165,7 @@ class _Signals:
         self.chunk_bm25 = _normalized(snap.chunk_bm25.get_scores(self.terms)[:m] if self.terms else np.zeros(m))
         self.rv = rv
         # Exact scores over all sentences (a flat matrix product, ~1 ms per 10^4 sentences), unless
-        # the index is large: then the HNSW graph gives candidates and only they are scored.
+        # the index is large: then the IVF index gives candidates and only they are scored.
         self.dense = None if index.ann else index.sentence_vectors @ qv
         self.reduced = None if index.ann else index.sentence_vectors @ rv
 
@@ -177,12 +176,16 @@ class _Signals:
 
         if not self.index.ann:
             return [best(self.bm25), best(self.dense), best(self.reduced)]
+        if allowed is not None:
+            rows = np.flatnonzero(allowed)
+            if len(rows) <= FILTERED_EXACT:  # a filter narrow enough to score its rows exactly
+                vectors = self.index.sentence_vectors[rows]
+                return [best(self.bm25), rows[_top(vectors @ self.qv, CANDIDATES)],
+                        rows[_top(vectors @ self.rv, CANDIDATES)]]
         import faiss
 
-        params = None
-        if allowed is not None:  # filter inside the graph search, so a narrow filter still finds rows
-            params = faiss.SearchParametersHNSW(sel=faiss.IDSelectorBatch(np.flatnonzero(allowed)),
-                                                efSearch=max(store.HNSW_EF_SEARCH, CANDIDATES))
+        params = None if allowed is None else faiss.SearchParametersIVF(
+            sel=faiss.IDSelectorBatch(np.flatnonzero(allowed)), nprobe=self.index.snapshot.sentence_index.nprobe)
         _, rows = self.index.snapshot.sentence_index.search(np.stack([self.qv, self.rv]), CANDIDATES, params=params)
         return [best(self.bm25)] + [r[r >= 0] for r in rows]
 

@@ -30,7 +30,7 @@ class Settings:
     max_sentences: int = 3  # sentences quoted in one answer
     min_confidence: float | None = None  # abstention threshold; None = the calibrated default
     keep_builds: int = 2  # finished builds kept on disk (the active one included)
-    exact_limit: int = 50_000  # sentence vectors searched exactly; above, an HNSW graph
+    exact_limit: int = 50_000  # sentence vectors searched exactly; above, an IVF index finds candidates
     bf16: str = "auto"  # bfloat16 for builds: "auto" (where the CPU has it natively), "1" or "0"
     cache_dir: Path = Path.home() / ".cache" / "qa"  # the ONNX export of the model
 

@@ -32,7 +32,9 @@ from qa.errors import (BuildLockedError, IndexCorruptError, IndexMismatchError, 
 from qa.sentences import Sentence
 
 FORMAT_VERSION = 3
-HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 40, 128  # benchmarks/results/scale.md
+# Above the exact limit: an inverted file of 8-bit quantized vectors finds candidates, which are
+# then scored exactly. nprobe lists of ~4 sqrt(n) are searched (benchmarks/results/scale.md).
+IVF_NPROBE = 64
 # (k1, b) chosen on ../shared/eval (benchmarks/fusion_experiment.py): sentences are short, so
 # length normalization is weaker for them than for chunks.
 BM25_PARAMS = {"sentences": (1.2, 0.5), "chunks": (1.5, 0.75)}
@@ -172,10 +174,11 @@ def create_db(build_dir: Path) -> sqlite3.Connection:
 def write_vectors(build_dir: Path, name: str, vectors: np.ndarray, exact_limit: int | None = None) -> str:
     """Store vectors as a FAISS inner-product index; returns its description for the manifest.
 
-    Up to `exact_limit` vectors (None: no limit) the index is exact (flat): a query costs 0.5 ms at
-    10^4 vectors and 11 ms at 10^5. Above it, an HNSW graph: 0.3 ms at 10^5 with recall@10 0.99
-    (benchmarks/results/scale.md; at 10^6 its recall falls to 0.70). The vectors themselves are kept
-    in both, for exact rescoring.
+    Up to `exact_limit` vectors (None: no limit) the index is exact (flat) and holds the vectors:
+    a query costs 0.5 ms at 10^4 vectors and 11 ms at 10^5. Above it, an inverted file (IVF) of
+    8-bit quantized vectors with about 4 sqrt(n) lists, searched in `IVF_NPROBE` of them, gives
+    candidates; the exact vectors, for rescoring them, go to `<name>.npy` beside it (memory-mapped
+    when loaded). At 10^6 vectors: 2.9 ms, recall@10 0.98 of exact search (benchmarks/results/scale.md).
     """
     import faiss
 
@@ -183,23 +186,26 @@ def write_vectors(build_dir: Path, name: str, vectors: np.ndarray, exact_limit: 
     if exact_limit is None or len(data) <= exact_limit:
         index, kind = faiss.IndexFlatIP(data.shape[1]), "IndexFlatIP"
     else:
-        index = faiss.IndexHNSWFlat(data.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
-        kind = f"IndexHNSWFlat(M={HNSW_M},efConstruction={HNSW_EF_CONSTRUCTION},efSearch={HNSW_EF_SEARCH})"
+        nlist = max(1, min(int(4 * np.sqrt(len(data))), len(data) // 39))  # FAISS wants 39 points a list
+        index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(data.shape[1]), data.shape[1], nlist,
+                                              faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+        sample = np.random.default_rng(0).choice(len(data), min(len(data), 50 * nlist), replace=False)
+        index.train(data[np.sort(sample)])
+        index.nprobe = min(IVF_NPROBE, nlist)
+        kind = f"IndexIVFScalarQuantizer(nlist={nlist},SQ8,nprobe={index.nprobe}) + exact vectors in {name}.npy"
+        with open(build_dir / f"{name}.npy", "wb") as f:
+            np.save(f, data)
     if len(data):
         index.add(data)
     faiss.write_index(index, str(build_dir / f"{name}.faiss"))
     return kind
 
 
-def vector_matrix(index) -> np.ndarray:  # noqa: ANN001 - faiss.Index
-    """The stored vectors of a flat or HNSW index as an (n, d) array, without copying them."""
+def is_exact(index) -> bool:  # noqa: ANN001 - faiss.Index
+    """True for a flat index, which holds the vectors and is searched exhaustively."""
     import faiss
 
-    flat = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
-    n, d = flat.ntotal, flat.d
-    return faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d) if n else np.zeros((0, d), dtype=np.float32)
+    return isinstance(index, faiss.IndexFlat)
 
 
 def write_bm25(build_dir: Path, name: str, documents: list[str]) -> None:
@@ -262,7 +268,9 @@ def open_db(build_dir: Path) -> sqlite3.Connection:
     return db
 
 
-def read_vectors(build_dir: Path, name: str, expected: int, dimension: int):  # noqa: ANN201 - faiss.Index
+def read_vectors(build_dir: Path, name: str, expected: int, dimension: int) -> tuple[object, np.ndarray]:
+    """The FAISS index of `name` and its exact vectors as an (n, d) array: a view of a flat index's
+    own storage, or the memory-mapped `<name>.npy` of an IVF index. Neither is copied."""
     import faiss
 
     path = build_dir / f"{name}.faiss"
@@ -273,7 +281,28 @@ def read_vectors(build_dir: Path, name: str, expected: int, dimension: int):  # 
     if index.ntotal != expected or index.d != dimension:
         raise IndexCorruptError(f"{path} holds {index.ntotal} vectors of {index.d} dimensions, the "
                                 f"manifest says {expected} of {dimension}: run `qa index --full`")
-    return index
+    if is_exact(index):
+        n, d = index.ntotal, index.d
+        if not n:
+            return index, np.zeros((0, d), dtype=np.float32)
+        return index, np.asarray(_Owned(index, faiss.rev_swig_ptr(index.get_xb(), n * d).reshape(n, d)))
+    try:
+        matrix = np.load(build_dir / f"{name}.npy", mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"{build_dir / (name + '.npy')} is damaged or missing: "
+                                "run `qa index --full` to rebuild") from exc
+    if matrix.shape != (expected, dimension) or matrix.dtype != np.float32:
+        raise IndexCorruptError(f"{build_dir / (name + '.npy')} holds {matrix.shape} {matrix.dtype}, the "
+                                f"manifest says {expected} x {dimension} float32: run `qa index --full`")
+    return index, matrix
+
+
+class _Owned:
+    """An array view of memory that a FAISS index owns; the array keeps the index alive."""
+
+    def __init__(self, owner: object, view: np.ndarray):
+        self.owner = owner
+        self.__array_interface__ = view.__array_interface__
 
 
 # Row-level reading and writing. Rows are numbered in insertion order and are the FAISS ids.
@@ -366,8 +395,10 @@ class Snapshot:
     articles: dict[str, Article]
     sentences: list[Sentence]  # index = row = FAISS id
     chunks: list[Chunk]
-    sentence_index: object  # faiss.Index
+    sentence_index: object  # faiss.Index: flat (exact) or IVF (candidates, see write_vectors)
     chunk_index: object
+    sentence_vectors: np.ndarray  # the exact vectors, by row
+    chunk_vectors: np.ndarray
     sentence_bm25: object  # bm25s.BM25
     chunk_bm25: object
     copies: dict[str, tuple[str, ...]]  # article id -> its syndicated copies, cited one first
@@ -397,7 +428,8 @@ def load_snapshot(index_dir: Path, model: str | None = None) -> Snapshot:
         db.close()
     if (len(articles), len(sentences), len(chunks)) != (manifest.articles, manifest.sentences, manifest.chunks):
         raise IndexCorruptError(f"{build_dir} does not match its manifest: run `qa index --full`")
-    return Snapshot(build_dir, manifest, articles, sentences, chunks,
-                    read_vectors(build_dir, "sentences", manifest.sentences, manifest.dimension),
-                    read_vectors(build_dir, "chunks", manifest.chunks, manifest.dimension),
-                    read_bm25(build_dir, "sentences"), read_bm25(build_dir, "chunks"), copies)
+    sentence_index, sentence_vectors = read_vectors(build_dir, "sentences", manifest.sentences, manifest.dimension)
+    chunk_index, chunk_vectors = read_vectors(build_dir, "chunks", manifest.chunks, manifest.dimension)
+    return Snapshot(build_dir, manifest, articles, sentences, chunks, sentence_index, chunk_index,
+                    sentence_vectors, chunk_vectors, read_bm25(build_dir, "sentences"),
+                    read_bm25(build_dir, "chunks"), copies)

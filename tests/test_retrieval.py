@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa import store
+from qa import retrieval, store
 from qa.indexing import build_index
 from qa.retrieval import LiveIndex, reduce_question, search
 from tests.fakes import FakeEmbedder
@@ -49,9 +49,10 @@ def test_reduce_question_drops_corpus_topic_words():
     assert reduce_question("Super Bowl 50", topic) == "Super Bowl 50"  # nothing left: keep it
 
 
-def test_large_index_uses_hnsw_and_finds_what_exact_search_finds(tmp_path, fake):
-    """Above `exact_limit` sentence vectors the build stores an HNSW graph (recorded in the
-    manifest) and retrieval takes candidates from it; the answers match the exact index."""
+def test_large_index_uses_ivf_and_finds_what_exact_search_finds(tmp_path, fake, monkeypatch):
+    """Above `exact_limit` sentence vectors the build stores an IVF index (recorded in the
+    manifest) with the exact vectors beside it; retrieval takes candidates from it and rescores
+    them exactly, so the answers match the exact index, with and without a date filter."""
     import shutil
     from dataclasses import replace
 
@@ -70,7 +71,7 @@ def test_large_index_uses_hnsw_and_finds_what_exact_search_finds(tmp_path, fake)
     build_index(graph, fake)
     assert store.load_snapshot(exact.index_dir).manifest.faiss_index == "IndexFlatIP"
     manifest = store.load_snapshot(graph.index_dir).manifest
-    assert manifest.faiss_index.startswith("IndexHNSWFlat(M=32") and manifest.sentences > 400
+    assert manifest.faiss_index.startswith("IndexIVFScalarQuantizer(") and manifest.sentences > 400
     a, b = LiveIndex(exact.index_dir).get(), LiveIndex(graph.index_dir).get()
     assert not a.ann and b.ann
     for question in ["How many North Korean troops are in Russia?", "vehicles reported in region 7",
@@ -78,6 +79,9 @@ def test_large_index_uses_hnsw_and_finds_what_exact_search_finds(tmp_path, fake)
         ra, rb = search(a, fake, question, k=5), search(b, fake, question, k=5)
         assert [h.row for h in ra] == [h.row for h in rb]
         assert np.allclose([h.score for h in ra], [h.score for h in rb], atol=1e-5)
+    assert np.array_equal(b.sentence_vectors, a.sentence_vectors)  # the exact vectors, kept beside it
     some = {aid for aid, art in b.snapshot.articles.items() if art.location.startswith("story-1")}
-    answer = Engine(graph, fake).answer("vehicles reported on day 3", article_ids=some, min_confidence=-10)
-    assert answer.citations and {c.article_id for c in answer.citations} <= some
+    for filtered_exact in (retrieval.FILTERED_EXACT, 0):  # a narrow filter: exact; a wide one: IVF selector
+        monkeypatch.setattr(retrieval, "FILTERED_EXACT", filtered_exact)
+        answer = Engine(graph, fake).answer("vehicles reported on day 3", article_ids=some, min_confidence=-10)
+        assert answer.citations and {c.article_id for c in answer.citations} <= some
