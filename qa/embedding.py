@@ -6,7 +6,8 @@ Batches (index builds) run on torch, in bfloat16 where the CPU has native bfloat
 faster, vectors within 1e-4 of fp32). A few texts at a time (questions) run on ONNX Runtime: the
 same model exported once to ONNX (fused with ONNX Runtime's BERT optimizer, fp32, so the vectors
 are the same as torch's to five decimals) and cached, about 3x faster per question on this CPU
-(numbers in the README). Tests can pass any object with the same methods (a deterministic fake).
+(numbers in the README). So do small updates (a few articles) while torch is not loaded: a
+`qa index` that adds one article never imports torch. Tests can pass any object with the same methods (a deterministic fake).
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def resolve_model_path(model: str) -> str:
 
 
 SMALL_BATCH = 8  # up to this many texts go to ONNX Runtime when it is available
+# Up to this many texts also go to ONNX Runtime while torch is not loaded: embedding them takes
+# under 2 s there, less than loading torch and the model (a `qa index` that adds a few articles).
+ONNX_BUILD_LIMIT = 256
+ONNX_BATCH = 32
 
 
 def use_bf16(setting: str = "auto") -> bool:
@@ -79,7 +84,9 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
         self._onnx = onnx  # questions on ONNX Runtime (falls back to torch if it cannot be set up)
         self._session = None
-        self._tokenizer = None
+        self._tokenizer = None  # truncating and padding, for ONNX Runtime
+        self._counter = None  # plain, to count a text's tokens
+        self._max_tokens = 0
 
     def _load(self):  # noqa: ANN202 - SentenceTransformer, imported lazily
         with self._lock:
@@ -108,6 +115,8 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
+        if self._model is None and self._onnx and self._onnx_session() is not None:
+            return int(self._encode_onnx(["dimension"]).shape[1])
         return int(self._load().get_embedding_dimension())
 
     @property
@@ -115,6 +124,8 @@ class SentenceTransformerEmbedder:
         return int(self._load().max_seq_length)
 
     def fits(self, text: str) -> bool:
+        if self._onnx and self._onnx_session() is not None:  # the same tokenizer, without torch
+            return len(self._counter.encode(text).ids) <= self._max_tokens
         model = self._load()
         ids = model.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
         return len(ids) <= model.max_seq_length
@@ -122,8 +133,9 @@ class SentenceTransformerEmbedder:
     def encode(self, texts: Sequence[str], *, batch_size: int = 64,
                progress: Progress | None = None) -> np.ndarray:
         total = len(texts)
-        if 0 < total <= SMALL_BATCH and self._onnx and self._onnx_session() is not None:
-            return self._encode_onnx(texts)  # questions never load torch
+        small = 0 < total <= SMALL_BATCH or (0 < total <= ONNX_BUILD_LIMIT and self._model is None)
+        if small and self._onnx and self._onnx_session() is not None:
+            return self._encode_onnx(texts, progress)  # questions and small updates never load torch
         model = self._load()
         if total == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
@@ -154,27 +166,60 @@ class SentenceTransformerEmbedder:
                     from tokenizers import Tokenizer
 
                     model_path = resolve_model_path(self.model_id)
+                    if not _mean_pooled(model_path):
+                        raise ValueError("the ONNX export covers mean-pooled models only")
                     options = ort.SessionOptions()
                     options.log_severity_level = 3
                     self._session = ort.InferenceSession(str(onnx_model_file(model_path, self._cache_dir)),
                                                          options, providers=["CPUExecutionProvider"])
+                    self._counter = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+                    self._counter.no_truncation()  # the file may carry its own truncation and padding
+                    self._counter.no_padding()
+                    self._max_tokens = _max_seq_length(model_path)
                     tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
-                    tokenizer.enable_truncation(_max_seq_length(model_path))
+                    tokenizer.enable_truncation(self._max_tokens)
                     tokenizer.enable_padding()
                     self._tokenizer = tokenizer
                 except (ImportError, OSError, RuntimeError, ValueError) as exc:  # ORT's errors are RuntimeErrors
-                    warnings.warn(f"ONNX Runtime not used for questions ({type(exc).__name__}: {exc}); "
+                    warnings.warn(f"ONNX Runtime not used ({type(exc).__name__}: {exc}); "
                                   "using torch", RuntimeWarning, stacklevel=2)
                     self._session, self._onnx = None, False
         return self._session
 
-    def _encode_onnx(self, texts: Sequence[str]) -> np.ndarray:
-        encoded = self._tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        out = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                       "token_type_ids": np.zeros_like(ids)})[0]
-        return np.ascontiguousarray(out, dtype=np.float32)
+    def _encode_onnx(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Batches of similar length, so that little is padded."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = None
+        for begin in range(0, len(texts), ONNX_BATCH):
+            window = order[begin:begin + ONNX_BATCH]
+            encoded = self._tokenizer.encode_batch([texts[i] for i in window])
+            ids = np.array([e.ids for e in encoded], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+            vectors = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                               "token_type_ids": np.zeros_like(ids)})[0]
+            if out is None:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[window] = vectors
+            if progress:
+                progress(min(begin + ONNX_BATCH, len(texts)), len(texts))
+        return out
+
+
+def _mean_pooled(model_path: str) -> bool:
+    """Whether the model is a transformer with mean pooling and nothing after but normalization:
+    what the ONNX export reproduces. Other models embed on torch only."""
+    import json
+
+    try:
+        modules = json.loads((Path(model_path) / "modules.json").read_text(encoding="utf-8"))
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        pooling = next(m["path"] for m in modules if m["type"].endswith("Pooling"))
+        config = json.loads((Path(model_path) / pooling / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, StopIteration):
+        return False
+    modes = [k for k, v in config.items() if k.startswith("pooling_mode") and v is True]
+    return kinds in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]) \
+        and modes == ["pooling_mode_mean_tokens"]
 
 
 def _max_seq_length(model_path: str) -> int:

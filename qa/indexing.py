@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -61,14 +61,20 @@ class _Previous:
     sentence_terms: list[str] | None  # by row; None when the previous index did not store them
     chunk_terms: list[str] | None
     shingles: dict[str, np.ndarray]  # article id -> hashed word 4-grams (syndication)
+    copy_groups: list[tuple[str, ...]]  # syndicated copies, as grouped by that build
 
 
 def corpus_fingerprint(corpus_dir: Path) -> str:
+    """Names, sizes and modification times of the corpus's readable files, hashed."""
     files, _ = list_corpus(corpus_dir)
+    stats = [(path.relative_to(corpus_dir).as_posix(), path.stat()) for path in files]
+    return _fingerprint((rel, st.st_size, st.st_mtime_ns) for rel, st in stats)
+
+
+def _fingerprint(files: Iterable[tuple[str, int, int]]) -> str:
     digest = hashlib.sha256()
-    for path in files:
-        st = path.stat()
-        digest.update(f"{path.relative_to(corpus_dir).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    for rel, size, mtime_ns in files:
+        digest.update(f"{rel}\0{size}\0{mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
 
 
@@ -86,7 +92,7 @@ def build_index(settings: Settings, embedder: Embedder, *, full: bool = False,
             report.full_rebuild_reason = "requested (--full)"
         articles, files = _scan(settings, previous, report)
         _diff(articles, previous, report)
-        fingerprint = corpus_fingerprint(settings.corpus_dir)
+        fingerprint = _fingerprint((f.path, f.size, f.mtime_ns) for f in files)
         up_to_date = (previous is not None and not (report.added or report.changed or report.removed)
                       and previous.manifest.corpus_fingerprint == fingerprint)
         if not up_to_date:
@@ -110,7 +116,7 @@ def _load_previous(settings: Settings, embedder: Embedder, report: BuildReport) 
         if manifest.settings_key() != wanted:
             report.full_rebuild_reason = _what_changed(manifest, wanted)
             return None
-        snap = store.load_snapshot(settings.index_dir)  # validated against its manifest
+        snap = store.load_snapshot(settings.index_dir, bm25=False)  # validated against its manifest
         sentences: dict[str, list[tuple[int, Sentence]]] = {}
         for row, s in enumerate(snap.sentences):
             sentences.setdefault(s.article_id, []).append((row, s))
@@ -121,9 +127,11 @@ def _load_previous(settings: Settings, embedder: Embedder, report: BuildReport) 
         files = store.read_files(db)
         sentence_terms, chunk_terms = store.read_terms(db, "sentences"), store.read_terms(db, "chunks")
         shingles = store.read_shingles(db)
+        groups = list(set(store.read_copy_groups(db).values()))
         db.close()
         return _Previous(snap.manifest, snap.articles, sentences, chunks, files,
-                         snap.sentence_vectors, snap.chunk_vectors, sentence_terms, chunk_terms, shingles)
+                         snap.sentence_vectors, snap.chunk_vectors, sentence_terms, chunk_terms, shingles,
+                         groups)
     except IndexMissingError:
         report.full_rebuild_reason = "no previous index"
     except (IndexCorruptError, IndexMismatchError, sqlite3.DatabaseError) as exc:
@@ -234,7 +242,10 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
     old_shingles = previous.shingles if previous else {}
     signatures = {a.id: old_shingles[a.id] if a.id in old_shingles and reusable[a.id].content_hash == a.content_hash
                   else syndication.shingles(a.text) for a in articles}
-    groups = syndication.copy_groups(signatures, order=_cited_first({a.id: a for a in articles}))
+    known = None  # only additions since the previous build: group the added articles only
+    if previous is not None and not report.changed and not report.removed:
+        known = (previous.copy_groups, {a.id for a in articles if a.id not in reusable})
+    groups = syndication.copy_groups(signatures, order=_cited_first({a.id: a for a in articles}), known=known)
 
     with store.writing(settings.index_dir):
         tmp = store.new_build_dir(settings.index_dir)

@@ -33,9 +33,14 @@ def shingles(text: str) -> np.ndarray:
                                  dtype=np.uint32, count=-1))
 
 
-def copy_groups(signatures: dict[str, np.ndarray],
-                order: Callable[[str], object] = str) -> list[list[str]]:
-    """Groups (two or more article ids) of copies of one story, each sorted by `order`."""
+def copy_groups(signatures: dict[str, np.ndarray], order: Callable[[str], object] = str,
+                known: tuple[Sequence[Sequence[str]], set[str]] | None = None) -> list[list[str]]:
+    """Groups (two or more article ids) of copies of one story, each sorted by `order`.
+
+    `known`: (the groups of an earlier build, the ids added since), when no article of that build
+    was changed or removed: then only pairs involving an added article are counted, and the earlier
+    groups are kept as they were (a shingle that the added articles push past `COMMON` still
+    counts for pairs of earlier articles until the next full grouping)."""
     ids = list(signatures)
     sizes = np.array([len(signatures[i]) for i in ids], dtype=np.int64)
     if len(ids) < 2 or not sizes.sum():
@@ -47,9 +52,13 @@ def copy_groups(signatures: dict[str, np.ndarray],
     starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
     ends = np.r_[starts[1:], len(hashes)]
     runs = ends - starts
+    n = len(ids)
+    if known is not None:  # only runs holding an added article can link anything new
+        added = np.array([i in known[1] for i in ids])
+        relevant = np.add.reduceat(added[owners], starts) > 0
+        starts, runs = starts[relevant], runs[relevant]
     # Every pair of articles sharing a shingle, as one code a * n + b (a < b: owners ascend within a
     # run), counted with numpy: runs of one length at a time, in blocks of bounded size.
-    n = len(ids)
     counts: Counter[int] = Counter()
     for length in np.unique(runs[(runs > 1) & (runs <= COMMON)]):
         firsts = starts[runs == length]
@@ -60,7 +69,7 @@ def copy_groups(signatures: dict[str, np.ndarray],
             codes, k = np.unique((block[:, i] * n + block[:, j]).ravel(), return_counts=True)
             counts.update(dict(zip(codes.tolist(), k.tolist())))
     shared = {(c // n, c % n): k for c, k in counts.items()}
-    parent = list(range(len(ids)))
+    parent = list(range(n))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -71,6 +80,12 @@ def copy_groups(signatures: dict[str, np.ndarray],
     for (a, b), count in shared.items():
         if count >= MIN_CONTAINMENT * min(sizes[a], sizes[b]):
             parent[root(a)] = root(b)
+    if known is not None:
+        position = {article_id: i for i, article_id in enumerate(ids)}
+        for group in known[0]:
+            members = [position[a] for a in group if a in position]
+            for other in members[1:]:
+                parent[root(other)] = root(members[0])
     groups: dict[int, list[str]] = {}
     for i, article_id in enumerate(ids):
         groups.setdefault(root(i), []).append(article_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -38,3 +40,37 @@ def test_bf16_setting():
     assert use_bf16("1") and not use_bf16("0")
     with pytest.raises(ConfigError, match="bf16 must be auto, 1 or 0"):
         Settings(bf16="yes")
+
+
+def test_a_small_update_never_imports_torch(tmp_path):
+    """`qa index` adding an article embeds on ONNX Runtime: no torch import, the same vectors."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import DATA
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    seed = DATA / "news" / "2024-10-31-us-skorea-call-for-north-to-withdraw-troops.txt"
+    (corpus / "seed.txt").write_bytes(seed.read_bytes())
+    script = ("import sys, json; from qa.cli import main; code = main(['index', '--quiet']); "
+              "print(json.dumps({'code': code, 'torch': 'torch' in sys.modules}))")
+    env = {"QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(tmp_path / "index"), "HF_HUB_OFFLINE": "1",
+           "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "torch": False}
+    from qa import store
+
+    snap = store.load_snapshot(tmp_path / "index")
+    texts = [snap.sentence_text(r) for r in range(len(snap.sentences))]
+    torch_vectors = SentenceTransformerEmbedder(onnx=False, bf16="0").encode(texts)
+    assert len(texts) > 8 and np.min(np.sum(snap.sentence_vectors * torch_vectors, axis=1)) > 0.9999
+
+
+def test_token_count_without_torch_matches_the_model_tokenizer():
+    fast, slow = SentenceTransformerEmbedder(), SentenceTransformerEmbedder(onnx=False)
+    for words in (10, 180, 200, 230, 260, 400):
+        text = " ".join(["reporters"] * words) + " said."
+        assert fast.fits(text) == slow.fits(text)
+    assert fast._model is None

@@ -195,3 +195,23 @@ def test_corpus_fingerprint_tracks_changes(corpus):
     before = corpus_fingerprint(corpus)
     (corpus / "x.txt").write_text("More news.")
     assert corpus_fingerprint(corpus) != before
+
+
+def test_bm25_matrix_is_what_bm25s_computes(settings, fake, tmp_path):
+    """The vectorized BM25 build gives bm25s's own scores, term by term and document by document."""
+    import bm25s
+
+    build_index(settings, fake)
+    db = store.open_db(store.current_build_dir(settings.index_dir))
+    for name in ("sentences", "chunks"):
+        docs = store.read_terms(db, name) + ["", "repeat repeat repeat word"]
+        store.write_bm25(tmp_path, name, docs)
+        ours = store.read_bm25(tmp_path, name)
+        k1, b = store.BM25_PARAMS[name]
+        reference = bm25s.BM25(k1=k1, b=b)
+        reference.index([d.split() or ["\0"] for d in docs], show_progress=False)
+        assert ours.vocab_dict.keys() == reference.vocab_dict.keys()
+        for term in list(reference.vocab_dict)[:-1]:
+            assert np.allclose(ours.get_scores([term]), reference.get_scores([term]), rtol=1e-6, atol=0)
+        query = ["repeat", "north", "korean", "troops"]
+        assert np.allclose(ours.get_scores(query), reference.get_scores(query), rtol=1e-6, atol=0)

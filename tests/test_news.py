@@ -36,6 +36,17 @@ def test_copies_are_grouped_and_same_topic_stories_are_not():
     assert [{location[i] for i in g} for g in groups] == [COPIES]
 
 
+def test_grouping_only_the_added_articles_gives_the_groups_of_a_full_grouping():
+    articles = _articles()
+    signatures = {a.id: shingles(a.text) for a in articles}
+    full = copy_groups(signatures)
+    for added in ({a.id for a in articles if a.location in COPIES - {WIRE}},  # copies of an earlier story
+                  {a.id for a in articles if a.location == WIRE},  # the first copy, others earlier
+                  {a.id for a in articles if "exports" in a.location}):  # no copies at all
+        before = copy_groups({i: s for i, s in signatures.items() if i not in added})
+        assert copy_groups(signatures, known=(before, added)) == full
+
+
 def test_shingles_ignore_case_and_punctuation_and_are_stable():
     a = shingles("The Pentagon said on Tuesday that about 8,000 soldiers had moved.")
     assert a.tolist() == shingles("THE PENTAGON SAID, ON TUESDAY, THAT ABOUT 8,000 SOLDIERS HAD MOVED!").tolist()
