@@ -18,7 +18,7 @@ from qa.normalize import normalize_text
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Article:
     id: str  # stable: hash of the source file (and record key) or URL
     title: str

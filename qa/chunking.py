@@ -15,7 +15,7 @@ from functools import lru_cache
 from qa.sentences import Sentence, cut_span
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chunk:
     article_id: str
     ordinal: int

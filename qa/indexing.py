@@ -56,8 +56,8 @@ class _Previous:
     sentences: dict[str, list[tuple[int, Sentence]]]  # article id -> (row, sentence)
     chunks: dict[str, list[tuple[int, Chunk]]]
     files: dict[str, store.FileRecord]
-    sentence_vectors: np.ndarray
-    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray | store.DiskVectors
+    chunk_vectors: np.ndarray | store.DiskVectors
     sentence_terms: list[str] | None  # by row; None when the previous index did not store them
     chunk_terms: list[str] | None
     shingles: dict[str, np.ndarray]  # article id -> hashed word 4-grams (syndication)
@@ -253,7 +253,7 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
         store.insert_rows(db, articles, sentences, chunks, files, sentence_terms, chunk_terms, signatures, groups)
         db.close()
         kind = store.write_vectors(tmp, "sentences", sentence_vectors, exact_limit=settings.exact_limit)
-        store.write_vectors(tmp, "chunks", chunk_vectors)
+        store.write_vectors(tmp, "chunks", chunk_vectors, exact_limit=settings.exact_limit)
         store.write_bm25(tmp, "sentences", sentence_terms)
         store.write_bm25(tmp, "chunks", chunk_terms)
         build_id = tmp.name.removeprefix(".tmp-")

@@ -161,8 +161,11 @@ class _Signals:
         self.index, self.qv = index, qv
         self.terms = terms(query)
         n, m = len(snap.sentences), len(snap.chunks)
-        self.bm25 = _normalized(snap.sentence_bm25.get_scores(self.terms)[:n] if self.terms else np.zeros(n))
-        self.chunk_bm25 = _normalized(snap.chunk_bm25.get_scores(self.terms)[:m] if self.terms else np.zeros(m))
+        # Raw BM25 scores; each signal is scaled to a best of 1 where it is read (cheaper than
+        # scaling every row of a large index).
+        self.bm25 = snap.sentence_bm25.get_scores(self.terms)[:n] if self.terms else np.zeros(n, np.float32)
+        self.chunk_bm25 = snap.chunk_bm25.get_scores(self.terms)[:m] if self.terms else np.zeros(m, np.float32)
+        self.bm25_scale, self.chunk_bm25_scale = _scale(self.bm25), _scale(self.chunk_bm25)
         self.rv = rv
         # Exact scores over all sentences (a flat matrix product, ~1 ms per 10^4 sentences), unless
         # the index is large: then the IVF index gives candidates and only they are scored.
@@ -174,20 +177,21 @@ class _Signals:
         def best(scores: np.ndarray) -> np.ndarray:
             return _top(scores if allowed is None else np.where(allowed, scores, -np.inf), CANDIDATES)
 
+        # BM25 proposes only rows that hold a query term
+        lexical = _top_nonzero(self.bm25 if allowed is None else np.where(allowed, self.bm25, 0), CANDIDATES)
         if not self.index.ann:
-            return [best(self.bm25), best(self.dense), best(self.reduced)]
+            return [lexical, best(self.dense), best(self.reduced)]
         if allowed is not None:
             rows = np.flatnonzero(allowed)
             if len(rows) <= FILTERED_EXACT:  # a filter narrow enough to score its rows exactly
                 vectors = self.index.sentence_vectors[rows]
-                return [best(self.bm25), rows[_top(vectors @ self.qv, CANDIDATES)],
-                        rows[_top(vectors @ self.rv, CANDIDATES)]]
+                return [lexical, rows[_top(vectors @ self.qv, CANDIDATES)], rows[_top(vectors @ self.rv, CANDIDATES)]]
         import faiss
 
         params = None if allowed is None else faiss.SearchParametersIVF(
             sel=faiss.IDSelectorBatch(np.flatnonzero(allowed)), nprobe=self.index.snapshot.sentence_index.nprobe)
         _, rows = self.index.snapshot.sentence_index.search(np.stack([self.qv, self.rv]), CANDIDATES, params=params)
-        return [best(self.bm25)] + [r[r >= 0] for r in rows]
+        return [lexical] + [r[r >= 0] for r in rows]
 
     def dense_at(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact cosine of the question and of its reduced form to the given sentence rows."""
@@ -202,10 +206,10 @@ class _Signals:
         ids = _chunk_rows(lo, hi)
         chunk_dense = np.full(len(self.chunk_bm25), -1.0, dtype=np.float32)
         chunk_dense[ids] = self.index.chunk_vectors[ids] @ self.qv
-        dc, bc = _range_max(chunk_dense, lo, hi), _range_max(self.chunk_bm25, lo, hi)
+        dc, bc = _range_max(chunk_dense, lo, hi), _range_max(self.chunk_bm25, lo, hi) * self.chunk_bm25_scale
         w = WEIGHTS
         dense, reduced = self.dense_at(cand)
-        fused = (w["dense"] * dense + w["reduced"] * reduced + w["bm25"] * self.bm25[cand]
+        fused = (w["dense"] * dense + w["reduced"] * reduced + w["bm25"] * self.bm25[cand] * self.bm25_scale
                  + w["chunk_dense"] * dc + w["chunk_bm25"] * bc + w["length"] * self.index.length_prior[cand])
         confidence = np.maximum(dense, dc) + KNOWN_WEIGHT * self.index.known_share(self.terms)
         return fused, confidence
@@ -241,9 +245,10 @@ def _range_max(scores: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray
     return out
 
 
-def _normalized(scores: np.ndarray) -> np.ndarray:
+def _scale(scores: np.ndarray) -> float:
+    """The factor that brings the best score to 1 (0 when nothing scores)."""
     top = float(scores.max()) if len(scores) else 0.0
-    return scores / top if top > 0 else np.zeros_like(scores, dtype=np.float32)
+    return 1.0 / top if top > 0 else 0.0
 
 
 def _candidates(signals: list[_Signals], n: int, allowed: np.ndarray | None) -> np.ndarray:
@@ -253,6 +258,12 @@ def _candidates(signals: list[_Signals], n: int, allowed: np.ndarray | None) -> 
     else:  # filtered first, so a narrow filter still finds its sentences
         cand = np.unique(np.concatenate([p for sig in signals for p in sig.pools(allowed)]))
     return cand[allowed[cand]] if allowed is not None else cand
+
+
+def _top_nonzero(scores: np.ndarray, k: int) -> np.ndarray:
+    """The best k rows among those scoring above zero."""
+    rows = np.flatnonzero(scores > 0)
+    return rows if len(rows) <= k else rows[np.argpartition(-scores[rows], k)[:k]]
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:

@@ -18,7 +18,7 @@ MAX_SENTENCE_CHARS = 1200
 _PARAGRAPH = re.compile(r"[^\n]+(?:\n(?!\n)[^\n]*)*")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sentence:
     article_id: str
     ordinal: int

@@ -177,8 +177,8 @@ def write_vectors(build_dir: Path, name: str, vectors: np.ndarray, exact_limit: 
     Up to `exact_limit` vectors (None: no limit) the index is exact (flat) and holds the vectors:
     a query costs 0.5 ms at 10^4 vectors and 11 ms at 10^5. Above it, an inverted file (IVF) of
     8-bit quantized vectors with about 4 sqrt(n) lists, searched in `IVF_NPROBE` of them, gives
-    candidates; the exact vectors, for rescoring them, go to `<name>.npy` beside it (memory-mapped
-    when loaded). At 10^6 vectors: 2.9 ms, recall@10 0.98 of exact search (benchmarks/results/scale.md).
+    candidates; the exact vectors, for rescoring them, go to `<name>.npy` beside it (read on
+    demand when loaded: `DiskVectors`). At 10^6 vectors: 2.9 ms, recall@10 0.98 of exact search (benchmarks/results/scale.md).
     """
     import faiss
 
@@ -287,9 +287,10 @@ def open_db(build_dir: Path) -> sqlite3.Connection:
     return db
 
 
-def read_vectors(build_dir: Path, name: str, expected: int, dimension: int) -> tuple[object, np.ndarray]:
-    """The FAISS index of `name` and its exact vectors as an (n, d) array: a view of a flat index's
-    own storage, or the memory-mapped `<name>.npy` of an IVF index. Neither is copied."""
+def read_vectors(build_dir: Path, name: str, expected: int,
+                 dimension: int) -> tuple[object, np.ndarray | DiskVectors]:
+    """The FAISS index of `name` and its exact vectors, by row: a view of a flat index's own
+    storage (an array), or the `<name>.npy` beside an IVF index, read on demand."""
     import faiss
 
     path = build_dir / f"{name}.faiss"
@@ -305,15 +306,53 @@ def read_vectors(build_dir: Path, name: str, expected: int, dimension: int) -> t
         if not n:
             return index, np.zeros((0, d), dtype=np.float32)
         return index, np.asarray(_Owned(index, faiss.rev_swig_ptr(index.get_xb(), n * d).reshape(n, d)))
-    try:
-        matrix = np.load(build_dir / f"{name}.npy", mmap_mode="r")
-    except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"{build_dir / (name + '.npy')} is damaged or missing: "
-                                "run `qa index --full` to rebuild") from exc
-    if matrix.shape != (expected, dimension) or matrix.dtype != np.float32:
-        raise IndexCorruptError(f"{build_dir / (name + '.npy')} holds {matrix.shape} {matrix.dtype}, the "
-                                f"manifest says {expected} x {dimension} float32: run `qa index --full`")
-    return index, matrix
+    return index, DiskVectors(build_dir / f"{name}.npy", expected, dimension)
+
+
+class DiskVectors:
+    """The exact vectors beside an IVF index (`<name>.npy`), read from disk when asked for: a
+    query reads a few hundred rows, so a large index's vectors are not held in memory (nor mapped:
+    a memory map would count the whole file against the process once it is in the page cache)."""
+
+    def __init__(self, path: Path, rows: int, dimension: int):
+        self.path = path
+        try:
+            self._file = open(path, "rb")  # noqa: SIM115 - kept open for the snapshot's lifetime
+            fmt = np.lib.format
+            header = fmt.read_array_header_1_0 if fmt.read_magic(self._file) == (1, 0) else fmt.read_array_header_2_0
+            shape, fortran, dtype = header(self._file)
+        except (OSError, ValueError) as exc:
+            raise IndexCorruptError(f"{path} is damaged or missing: run `qa index --full` to rebuild") from exc
+        if shape != (rows, dimension) or fortran or dtype != np.float32:
+            raise IndexCorruptError(f"{path} holds {shape} {dtype}, the manifest says {rows} x "
+                                    f"{dimension} float32: run `qa index --full` to rebuild")
+        self.shape, self.dtype, self.ndim = (rows, dimension), np.dtype(np.float32), 2
+        self._offset = self._file.tell()
+        self._row_bytes = dimension * 4
+        size = os.fstat(self._file.fileno()).st_size
+        if size != self._offset + rows * self._row_bytes:
+            raise IndexCorruptError(f"{path} is truncated: run `qa index --full` to rebuild")
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of the given rows (an integer array), in that order."""
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        if len(rows) and (rows.min() < 0 or rows.max() >= self.shape[0]):
+            raise IndexError(f"row out of range for {self.shape[0]} vectors")
+        if len(rows) > self.shape[0] // 8:  # most of the file: one read
+            return np.asarray(self)[rows]
+        out = np.empty((len(rows), self.shape[1]), dtype=np.float32)
+        view, fd, size = memoryview(out).cast("B"), self._file.fileno(), self._row_bytes
+        for i, row in enumerate(rows.tolist()):
+            if os.preadv(fd, [view[i * size:(i + 1) * size]], self._offset + row * size) != size:
+                raise IndexCorruptError(f"{self.path} could not be read: run `qa index --full`")
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:  # noqa: ANN001 - numpy's protocol
+        data = np.fromfile(self.path, dtype=np.float32, offset=self._offset).reshape(self.shape)
+        return data if dtype is None else data.astype(dtype)
 
 
 class _Owned:
@@ -384,13 +423,14 @@ def read_copy_groups(db: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
 
 def read_sentences(db: sqlite3.Connection) -> list[Sentence]:
     rows = db.execute('SELECT article_id, ordinal, start, "end", content_hash FROM sentences ORDER BY row')
-    return [Sentence(*r) for r in rows]
+    ids: dict[str, str] = {}  # one string object per article id, not one per row
+    return [Sentence(ids.setdefault(a, a), o, s, e, h) for a, o, s, e, h in rows]
 
 
 def read_chunks(db: sqlite3.Connection, articles: dict[str, Article]) -> list[Chunk]:
     rows = db.execute('SELECT article_id, ordinal, first_sentence, last_sentence, start, "end", '
                       "token_count FROM chunks ORDER BY row")
-    return [Chunk(a, o, f, la, s, e, articles[a].text[s:e], t) for a, o, f, la, s, e, t in rows]
+    return [Chunk(articles[a].id, o, f, la, s, e, articles[a].text[s:e], t) for a, o, f, la, s, e, t in rows]
 
 
 def read_terms(db: sqlite3.Connection, table: str) -> list[str] | None:
@@ -416,8 +456,8 @@ class Snapshot:
     chunks: list[Chunk]
     sentence_index: object  # faiss.Index: flat (exact) or IVF (candidates, see write_vectors)
     chunk_index: object
-    sentence_vectors: np.ndarray  # the exact vectors, by row
-    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray | DiskVectors  # the exact vectors, by row
+    chunk_vectors: np.ndarray | DiskVectors
     sentence_bm25: object  # bm25s.BM25 (None when loaded for a build)
     chunk_bm25: object
     copies: dict[str, tuple[str, ...]]  # article id -> its syndicated copies, cited one first
