@@ -58,21 +58,25 @@ class Searchable:
         self.chunk_vectors = snapshot.chunk_vectors
         # A large index is an IVF index: candidates come from it instead of a full scan.
         self.ann = not store.is_exact(snapshot.sentence_index)
-        first_row: dict[str, int] = {}
-        for row, s in enumerate(snapshot.sentences):
-            first_row.setdefault(s.article_id, row)
-        # chunks holding each sentence form a contiguous range of chunk rows
-        self.chunk_lo = np.full(n, -1, dtype=np.int64)
+        sentences, chunks, m = snapshot.sentences, snapshot.chunks, len(snapshot.chunks)
+        first_row = {s.article_id: row for row, s in enumerate(sentences) if s.ordinal == 0}
+        # Chunks holding each sentence form a contiguous range of chunk rows [chunk_lo, chunk_hi]
+        # (-1: none). Each chunk's sentence rows are expanded and the lowest and highest chunk row
+        # holding each sentence row kept.
+        base = np.fromiter((first_row[c.article_id] for c in chunks), np.int64, m)
+        first = base + np.fromiter((c.first_sentence for c in chunks), np.int64, m)
+        counts = base + np.fromiter((c.last_sentence for c in chunks), np.int64, m) - first + 1
+        owner = np.repeat(np.arange(m), counts)
+        rows = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts - first, counts)
+        self.chunk_lo = np.full(n, m, dtype=np.int64)
+        np.minimum.at(self.chunk_lo, rows, owner)
+        self.chunk_lo[self.chunk_lo == m] = -1
         self.chunk_hi = np.full(n, -1, dtype=np.int64)
-        for crow, c in enumerate(snapshot.chunks):
-            base = first_row[c.article_id]
-            rows = slice(base + c.first_sentence, base + c.last_sentence + 1)
-            self.chunk_lo[rows] = np.where(self.chunk_lo[rows] < 0, crow, self.chunk_lo[rows])
-            self.chunk_hi[rows] = crow
-        self.length_prior = np.array([math.log(max(s.end - s.start, 20) / 20) / math.log(15)
-                                      for s in snapshot.sentences], dtype=np.float32)
+        np.maximum.at(self.chunk_hi, rows, owner)
+        lengths = np.fromiter((s.end - s.start for s in sentences), np.float64, n)
+        self.length_prior = (np.log(np.maximum(lengths, 20) / 20) / math.log(15)).astype(np.float32)
         day = {a.id: a.published.toordinal() if a.published else np.nan for a in snapshot.articles.values()}
-        self.published_day = np.array([day[s.article_id] for s in snapshot.sentences], dtype=np.float64)
+        self.published_day = np.fromiter((day[s.article_id] for s in sentences), np.float64, n)
         dated = self.published_day[~np.isnan(self.published_day)]
         self.spans_dates = bool(len(dated)) and bool(dated.min() < dated.max())  # "latest" means something
 
