@@ -123,11 +123,8 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
             ("chunking", f"{m.chunk_tokens} tokens ({m.tiktoken_encoding}), {m.chunk_overlap} sentence overlap"),
             ("vector index", m.faiss_index), ("built at", m.built_at),
             ("corpus changed since", changed)]
-    db = store.open_db(build_dir)
-    try:
-        groups, articles = set(store.read_copy_groups(db).values()), store.read_articles(db)
-    finally:
-        db.close()
+    catalog = store.read_catalog(build_dir)
+    groups, articles = set(catalog.copies.values()), catalog.articles
     rows.append(("syndicated stories", f"{len(groups)} (carried by {sum(map(len, groups))} articles)"))
     for key, value in rows:
         print(f"{key + ':':22} {value}")

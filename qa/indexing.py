@@ -46,22 +46,44 @@ class BuildReport:
     chunks: int = 0
     embedded: int = 0  # texts embedded in this build
     copy_groups: int = 0  # stories carried by several articles (syndicated copies)
+    delta: bool = False  # True: only the changes were written, beside the previous build's base
     seconds: float = 0.0
 
 
 @dataclass
 class _Previous:
     manifest: store.Manifest
-    articles: dict[str, Article]
+    build_dir: Path
+    catalog: store.Catalog
+
+    @property
+    def articles(self) -> dict[str, Article]:
+        return self.catalog.articles
+
+    @property
+    def files(self) -> dict[str, store.FileRecord]:
+        return self.catalog.files
+
+
+@dataclass
+class _Rows:
+    """Stored rows that a new build may reuse, by article, with their vectors and BM25 terms."""
     sentences: dict[str, list[tuple[int, Sentence]]]  # article id -> (row, sentence)
     chunks: dict[str, list[tuple[int, Chunk]]]
-    files: dict[str, store.FileRecord]
-    sentence_vectors: np.ndarray | store.DiskVectors
-    chunk_vectors: np.ndarray | store.DiskVectors
-    sentence_terms: list[str] | None  # by row; None when the previous index did not store them
-    chunk_terms: list[str] | None
-    shingles: dict[str, np.ndarray]  # article id -> hashed word 4-grams (syndication)
-    copy_groups: list[tuple[str, ...]]  # syndicated copies, as grouped by that build
+    sentence_vectors: np.ndarray | store.DiskVectors | store.CombinedVectors
+    chunk_vectors: np.ndarray | store.DiskVectors | store.CombinedVectors
+    sentence_terms: list[str]  # by row
+    chunk_terms: list[str]
+
+
+@dataclass
+class _Plan:
+    """What a build writes: the whole index, or a delta beside the previous build's base."""
+    write: list[Article]  # articles whose rows are written
+    delta: bool
+    removed: set[str] = field(default_factory=set)  # delta: base articles replaced or removed
+    base_sentences: int = 0  # delta: base rows still current
+    base_chunks: int = 0
 
 
 def corpus_fingerprint(corpus_dir: Path) -> str:
@@ -97,7 +119,7 @@ def build_index(settings: Settings, embedder: Embedder, *, full: bool = False,
                       and previous.manifest.corpus_fingerprint == fingerprint)
         if not up_to_date:
             report.build_id = _write(settings, embedder, articles, files, previous, fingerprint,
-                                     report, progress)
+                                     _plan(articles, previous), report, progress)
         else:
             report.articles, report.sentences, report.chunks = (
                 previous.manifest.articles, previous.manifest.sentences, previous.manifest.chunks)
@@ -116,27 +138,52 @@ def _load_previous(settings: Settings, embedder: Embedder, report: BuildReport) 
         if manifest.settings_key() != wanted:
             report.full_rebuild_reason = _what_changed(manifest, wanted)
             return None
-        snap = store.load_snapshot(settings.index_dir, bm25=False)  # validated against its manifest
-        sentences: dict[str, list[tuple[int, Sentence]]] = {}
-        for row, s in enumerate(snap.sentences):
-            sentences.setdefault(s.article_id, []).append((row, s))
-        chunks: dict[str, list[tuple[int, Chunk]]] = {}
-        for row, c in enumerate(snap.chunks):
-            chunks.setdefault(c.article_id, []).append((row, c))
-        db = store.open_db(snap.build_dir)
-        files = store.read_files(db)
-        sentence_terms, chunk_terms = store.read_terms(db, "sentences"), store.read_terms(db, "chunks")
-        shingles = store.read_shingles(db)
-        groups = list(set(store.read_copy_groups(db).values()))
-        db.close()
-        return _Previous(snap.manifest, snap.articles, sentences, chunks, files,
-                         snap.sentence_vectors, snap.chunk_vectors, sentence_terms, chunk_terms, shingles,
-                         groups)
+        store.check_base(build_dir, manifest)
+        return _Previous(manifest, build_dir, store.read_catalog(build_dir))
     except IndexMissingError:
         report.full_rebuild_reason = "no previous index"
     except (IndexCorruptError, IndexMismatchError, sqlite3.DatabaseError) as exc:
         report.full_rebuild_reason = f"previous index unusable ({exc})"
     return None
+
+
+# A delta may hold up to this many articles plus this share of the base before the next build
+# writes the whole index again (and a delta again starts empty).
+DELTA_ARTICLES, DELTA_SHARE = 50, 0.1
+
+
+def _plan(articles: list[Article], previous: _Previous | None) -> _Plan:
+    if previous is None:
+        return _Plan(articles, delta=False)
+    catalog = previous.catalog
+    kept = {a.id for a in articles if a.id in catalog.base_ids and a.id not in catalog.removed
+            and catalog.articles[a.id].content_hash == a.content_hash}
+    write = [a for a in articles if a.id not in kept]
+    removed = catalog.base_ids - kept
+    limit = DELTA_ARTICLES + DELTA_SHARE * len(catalog.base_ids)
+    if len(write) > limit or len(removed) > limit:
+        return _Plan(articles, delta=False)
+    return _Plan(write, True, removed, sum(catalog.base_sentences.get(a, 0) for a in kept),
+                 sum(catalog.base_chunks.get(a, 0) for a in kept))
+
+
+def _previous_rows(previous: _Previous, plan: _Plan) -> _Rows:
+    """The rows a build can reuse: every row for a whole build, the delta's for a delta."""
+    if not plan.delta:
+        snap = store.load_snapshot_dir(previous.build_dir, bm25=False)
+        sentence_vectors, chunk_vectors = snap.sentence_vectors, snap.chunk_vectors
+        sentence_terms, chunk_terms = snap.terms("sentences"), snap.terms("chunks")
+        sentences, chunks = snap.sentences, snap.chunks
+    else:
+        sentences, chunks, sentence_vectors, chunk_vectors, sentence_terms, chunk_terms = \
+            store.read_delta(previous.build_dir, previous.manifest.dimension)
+    by_sentence: dict[str, list[tuple[int, Sentence]]] = {}
+    for row, x in enumerate(sentences):
+        by_sentence.setdefault(x.article_id, []).append((row, x))
+    by_chunk: dict[str, list[tuple[int, Chunk]]] = {}
+    for row, c in enumerate(chunks):
+        by_chunk.setdefault(c.article_id, []).append((row, c))
+    return _Rows(by_sentence, by_chunk, sentence_vectors, chunk_vectors, sentence_terms, chunk_terms)
 
 
 def _what_changed(manifest: store.Manifest, wanted: tuple[object, ...]) -> str:
@@ -199,21 +246,22 @@ def _diff(articles: list[Article], previous: _Previous | None, report: BuildRepo
 
 
 def _write(settings: Settings, embedder: Embedder, articles: list[Article],
-           files: list[store.FileRecord], previous: _Previous | None, fingerprint: str,
+           files: list[store.FileRecord], previous: _Previous | None, fingerprint: str, plan: _Plan,
            report: BuildReport, progress: Progress | None) -> str:
     count_tokens = tiktoken_counter(settings.tiktoken_encoding)
     sentences: list[Sentence] = []
     chunks: list[Chunk] = []
-    sentence_src: list[int] = []  # row in the previous build's vectors, or -1: embed it
+    sentence_src: list[int] = []  # row in the reused rows' vectors, or -1: embed it
     chunk_src: list[int] = []
     reusable = previous.articles if previous else {}
-    for a in articles:
+    rows = _previous_rows(previous, plan) if previous else None
+    for a in plan.write:
         old = reusable.get(a.id)
-        if old is not None and old.content_hash == a.content_hash and previous is not None:
-            for row, s in previous.sentences.get(a.id, []):
-                sentences.append(s)
+        if rows is not None and old is not None and old.content_hash == a.content_hash and a.id in rows.sentences:
+            for row, x in rows.sentences[a.id]:
+                sentences.append(x)
                 sentence_src.append(row)
-            for row, c in previous.chunks.get(a.id, []):
+            for row, c in rows.chunks.get(a.id, []):
                 chunks.append(c)
                 chunk_src.append(row)
             continue
@@ -225,48 +273,67 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
         sentence_src.extend([-1] * len(own))
         chunks.extend(own_chunks)
         chunk_src.extend([-1] * len(own_chunks))
-    text_of = {a.id: a.text for a in articles}
+    text_of = {a.id: a.text for a in plan.write}
     todo_s = [i for i, src in enumerate(sentence_src) if src < 0]
     todo_c = [i for i, src in enumerate(chunk_src) if src < 0]
     texts = [text_of[sentences[i].article_id][sentences[i].start:sentences[i].end] for i in todo_s]
     texts += [chunks[i].text for i in todo_c]
     fresh = embedder.encode(texts, batch_size=settings.batch_size, progress=progress)
     dim = previous.manifest.dimension if previous else embedder.dimension
-    sentence_vectors = _assemble(sentence_src, todo_s, fresh[:len(todo_s)],
-                                 previous.sentence_vectors if previous else None, dim)
-    chunk_vectors = _assemble(chunk_src, todo_c, fresh[len(todo_s):],
-                              previous.chunk_vectors if previous else None, dim)
-    sentence_terms = _terms(sentence_src, previous.sentence_terms if previous else None,
-                            [text_of[s.article_id][s.start:s.end] for s in sentences])
-    chunk_terms = _terms(chunk_src, previous.chunk_terms if previous else None, [c.text for c in chunks])
-    old_shingles = previous.shingles if previous else {}
+    sentence_vectors = _assemble(sentence_src, todo_s, fresh[:len(todo_s)], rows.sentence_vectors if rows else None, dim)
+    chunk_vectors = _assemble(chunk_src, todo_c, fresh[len(todo_s):], rows.chunk_vectors if rows else None, dim)
+    sentence_terms = _terms(sentence_src, rows.sentence_terms if rows else None,
+                            [text_of[x.article_id][x.start:x.end] for x in sentences])
+    chunk_terms = _terms(chunk_src, rows.chunk_terms if rows else None, [c.text for c in chunks])
+    old_shingles = previous.catalog.shingles if previous else {}
     signatures = {a.id: old_shingles[a.id] if a.id in old_shingles and reusable[a.id].content_hash == a.content_hash
                   else syndication.shingles(a.text) for a in articles}
-    known = None  # only additions since the previous build: group the added articles only
-    if previous is not None and not report.changed and not report.removed:
-        known = (previous.copy_groups, {a.id for a in articles if a.id not in reusable})
+    known = None  # regroup only the articles added, changed or removed since the previous build
+    if previous is not None:
+        current = {a.id: a.content_hash for a in articles}
+        touched = {i for i, h in current.items() if i not in reusable or reusable[i].content_hash != h}
+        known = (list(set(previous.catalog.copies.values())), touched | (reusable.keys() - current.keys()))
     groups = syndication.copy_groups(signatures, order=_cited_first({a.id: a for a in articles}), known=known)
 
     with store.writing(settings.index_dir):
         tmp = store.new_build_dir(settings.index_dir)
-        db = store.create_db(tmp)
-        store.insert_rows(db, articles, sentences, chunks, files, sentence_terms, chunk_terms, signatures, groups)
-        db.close()
-        kind = store.write_vectors(tmp, "sentences", sentence_vectors, exact_limit=settings.exact_limit)
-        store.write_vectors(tmp, "chunks", chunk_vectors, exact_limit=settings.exact_limit)
-        store.write_bm25(tmp, "sentences", sentence_terms)
-        store.write_bm25(tmp, "chunks", chunk_terms)
         build_id = tmp.name.removeprefix(".tmp-")
+        if plan.delta:  # the previous build's base files, linked; this build's rows beside them
+            store.link_base(previous.build_dir, tmp)
+            (tmp / store.DELTA).mkdir()
+            db = store.create_db(tmp / store.DELTA)
+            store.insert_rows(db, plan.write, sentences, chunks, files, sentence_terms, chunk_terms,
+                              {a.id: signatures[a.id] for a in plan.write}, groups, sorted(plan.removed))
+            db.close()
+            store.write_delta_vectors(tmp / store.DELTA, "sentences", sentence_vectors)
+            store.write_delta_vectors(tmp / store.DELTA, "chunks", chunk_vectors)
+            base = previous.manifest
+            kind, base_build, base_files = base.faiss_index, base.base_build, base.base_files
+            base_sentences, base_chunks = base.base_sentences, base.base_chunks
+            total_sentences, total_chunks = plan.base_sentences + len(sentences), plan.base_chunks + len(chunks)
+        else:
+            db = store.create_db(tmp)
+            store.insert_rows(db, articles, sentences, chunks, files, sentence_terms, chunk_terms, signatures, groups)
+            db.close()
+            kind = store.write_vectors(tmp, "sentences", sentence_vectors, exact_limit=settings.exact_limit)
+            store.write_vectors(tmp, "chunks", chunk_vectors, exact_limit=settings.exact_limit)
+            store.write_bm25(tmp, "sentences", sentence_terms)
+            store.write_bm25(tmp, "chunks", chunk_terms)
+            base_build, base_files = build_id, store.base_file_sizes(tmp)
+            base_sentences = total_sentences = len(sentences)
+            base_chunks = total_chunks = len(chunks)
         manifest = store.Manifest(
             format_version=store.FORMAT_VERSION, build_id=build_id,
             built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), model=embedder.model_id, dimension=dim,
             tiktoken_encoding=settings.tiktoken_encoding, chunk_tokens=settings.chunk_tokens,
             chunk_overlap=settings.chunk_overlap, segmenter=SEGMENTER, articles=len(articles),
-            sentences=len(sentences), chunks=len(chunks), corpus_fingerprint=fingerprint, faiss_index=kind)
+            sentences=total_sentences, chunks=total_chunks, corpus_fingerprint=fingerprint, faiss_index=kind,
+            base_build=base_build, base_sentences=base_sentences, base_chunks=base_chunks, base_files=base_files)
         store.publish(settings.index_dir, tmp, manifest, keep=settings.keep_builds)
-    report.articles, report.sentences, report.chunks = len(articles), len(sentences), len(chunks)
+    report.articles, report.sentences, report.chunks = len(articles), total_sentences, total_chunks
     report.embedded = len(texts)
     report.copy_groups = len(groups)
+    report.delta = plan.delta
     return build_id
 
 

@@ -5,9 +5,12 @@ Layout of an index folder:
     builds/<id>/       a finished build (never modified after it is published)
     builds/.tmp-<id>/  a build being written; removed by the next build if a crash left it
     .lock              held (flock) by the process that builds
-A reader that opens CURRENT always finds a complete build. This module stores and loads; it does
-not decide what goes into a build (`indexing` does).
-"""
+A build holds a base (db.sqlite, FAISS and BM25 files) and may hold a delta (delta/: a database
+and the vectors of the articles added or changed since the base was written, and the base
+articles they replace or that were removed). A build that only adds a delta hard-links the base
+files of the build before it, so adding an article writes that article, not the whole index; a
+reader merges the two. A reader that opens CURRENT always finds a complete build. This module
+stores and loads; it does not decide what goes into a build (`indexing` does)."""
 
 from __future__ import annotations
 
@@ -17,9 +20,9 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -31,7 +34,7 @@ from qa.errors import (BuildLockedError, IndexCorruptError, IndexMismatchError, 
                        IndexWriteError)
 from qa.sentences import Sentence
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 # Above the exact limit: an inverted file of 8-bit quantized vectors finds candidates, which are
 # then scored exactly. nprobe lists of ~4 sqrt(n) are searched (benchmarks/results/scale.md).
 IVF_NPROBE = 64
@@ -40,8 +43,9 @@ IVF_NPROBE = 64
 BM25_PARAMS = {"sentences": (1.2, 0.5), "chunks": (1.5, 0.75)}
 SCHEMA = """
 CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, published TEXT, source TEXT, author TEXT,
-    location TEXT, url TEXT, text TEXT, content_hash TEXT, n_sentences INTEGER,
-    shingles BLOB, copy_of TEXT);
+    location TEXT, url TEXT, text TEXT, content_hash TEXT, n_sentences INTEGER, shingles BLOB);
+CREATE TABLE copies (article_id TEXT PRIMARY KEY, copy_of TEXT, position INTEGER);
+CREATE TABLE removed (article_id TEXT PRIMARY KEY);
 CREATE TABLE sentences (row INTEGER PRIMARY KEY, article_id TEXT, ordinal INTEGER,
     start INTEGER, "end" INTEGER, content_hash TEXT, terms TEXT);
 CREATE TABLE chunks (row INTEGER PRIMARY KEY, article_id TEXT, ordinal INTEGER,
@@ -70,6 +74,10 @@ class Manifest:
     chunks: int
     corpus_fingerprint: str
     faiss_index: str
+    base_build: str = ""  # the build whose base files this build holds (itself unless it adds a delta)
+    base_sentences: int = 0  # rows in the base files; the counts above are of the merged index
+    base_chunks: int = 0
+    base_files: dict[str, int] = field(default_factory=dict)  # base file -> size, checked before reuse
 
     def settings_key(self) -> tuple[object, ...]:
         """What, when changed, makes every stored vector or chunk unusable."""
@@ -209,6 +217,10 @@ def is_exact(index) -> bool:  # noqa: ANN001 - faiss.Index
 
 
 def write_bm25(build_dir: Path, name: str, documents: list[str]) -> None:
+    bm25_index(name, documents).save(str(build_dir / f"bm25-{name}"), show_progress=False)
+
+
+def bm25_index(name: str, documents: list[str]):  # noqa: ANN201 - bm25s.BM25
     """A BM25 index (bm25s, Lucene variant) over documents of space-separated terms; an empty
     document gets a placeholder term. The score matrix is computed here, vectorized, as bm25s's own
     `index` would compute it (tests compare the two), several times faster on large corpora."""
@@ -234,7 +246,7 @@ def write_bm25(build_dir: Path, name: str, documents: list[str]) -> None:
     retriever.vocab_dict = vocab
     retriever.unique_token_ids_set = set(vocab.values())
     retriever.nonoccurrence_array = None  # the Lucene variant has none
-    retriever.save(str(build_dir / f"bm25-{name}"), show_progress=False)
+    return retriever
 
 
 def read_bm25(build_dir: Path, name: str):  # noqa: ANN201 - bm25s.BM25
@@ -368,18 +380,20 @@ class _Owned:
 def insert_rows(db: sqlite3.Connection, articles: list[Article], sentences: list[Sentence],
                 chunks: list[Chunk], files: list[FileRecord], sentence_terms: list[str],
                 chunk_terms: list[str], shingles: dict[str, np.ndarray],
-                copy_groups: list[list[str]]) -> None:
+                copy_groups: list[list[str]], removed: Iterable[str] = ()) -> None:
     """`*_terms`: each row's BM25 terms joined by spaces, and `shingles`: each article's hashed
-    word 4-grams, kept so later builds need not redo them. `copy_groups`: syndicated copies, first the
-    copy that is cited."""
+    word 4-grams, kept so later builds need not redo them. `copy_groups`: every group of syndicated
+    copies in the index, the cited copy first. `removed` (a delta): base articles it replaces."""
     per_article: dict[str, int] = {}
     for s in sentences:
         per_article[s.article_id] = per_article.get(s.article_id, 0) + 1
-    copy_of = {member: group[0] for group in copy_groups for member in group}
-    db.executemany("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
+    db.executemany("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?)", [
         (a.id, a.title, a.published.isoformat() if a.published else None, a.source, a.author,
          a.location, a.url, a.text, a.content_hash, per_article.get(a.id, 0),
-         shingles[a.id].astype("<u4").tobytes(), copy_of.get(a.id)) for a in articles])
+         shingles[a.id].astype("<u4").tobytes()) for a in articles])
+    db.executemany("INSERT INTO copies VALUES (?,?,?)",
+                   [(member, group[0], i) for group in copy_groups for i, member in enumerate(group)])
+    db.executemany("INSERT INTO removed VALUES (?)", [(a,) for a in removed])
     db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?)", [
         (row, s.article_id, s.ordinal, s.start, s.end, s.content_hash, t)
         for row, (s, t) in enumerate(zip(sentences, sentence_terms))])
@@ -415,10 +429,13 @@ def read_shingles(db: sqlite3.Connection) -> dict[str, np.ndarray]:
 def read_copy_groups(db: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
     """Article id -> its group of syndicated copies (the cited copy first), for grouped articles."""
     groups: dict[str, list[str]] = {}
-    for article_id, first in db.execute("SELECT id, copy_of FROM articles WHERE copy_of IS NOT NULL "
-                                        "ORDER BY copy_of = id DESC, published IS NULL, published, rowid"):
+    for article_id, first in db.execute("SELECT article_id, copy_of FROM copies ORDER BY copy_of, position"):
         groups.setdefault(first, []).append(article_id)
     return {member: tuple(g) for g in groups.values() for member in g}
+
+
+def read_removed(db: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in db.execute("SELECT article_id FROM removed")}
 
 
 def read_sentences(db: sqlite3.Connection) -> list[Sentence]:
@@ -448,48 +465,265 @@ def read_files(db: sqlite3.Connection) -> dict[str, FileRecord]:
 
 @dataclass
 class Snapshot:
-    """One published build, loaded for reading (queries never touch the disk again)."""
+    """One published build, loaded for reading (queries never touch the disk again, except to
+    read the exact vectors of a large index: `DiskVectors`). Base and delta are merged: rows are
+    the base's rows that are still current, then the delta's."""
     build_dir: Path
     manifest: Manifest
     articles: dict[str, Article]
-    sentences: list[Sentence]  # index = row = FAISS id
+    sentences: list[Sentence]  # index = row
     chunks: list[Chunk]
     sentence_index: object  # faiss.Index: flat (exact) or IVF (candidates, see write_vectors)
     chunk_index: object
-    sentence_vectors: np.ndarray | DiskVectors  # the exact vectors, by row
-    chunk_vectors: np.ndarray | DiskVectors
+    sentence_vectors: np.ndarray | DiskVectors | CombinedVectors  # the exact vectors, by row
+    chunk_vectors: np.ndarray | DiskVectors | CombinedVectors
     sentence_bm25: object  # bm25s.BM25 (None when loaded for a build)
     chunk_bm25: object
     copies: dict[str, tuple[str, ...]]  # article id -> its syndicated copies, cited one first
+    sentence_ids: np.ndarray | None = None  # each row's id in sentence_index (None: the row itself)
+    base_rows: tuple[np.ndarray, np.ndarray] | None = None  # base sentence and chunk rows kept (delta)
 
     def sentence_text(self, row: int) -> str:
         s = self.sentences[row]
         return self.articles[s.article_id].text[s.start:s.end]
 
+    def terms(self, table: str) -> list[str]:
+        """Every row's BM25 terms (`sentences` or `chunks`), read from the build's databases."""
+        with _reading(self.build_dir):
+            db = open_db(self.build_dir)
+            try:
+                base = read_terms(db, table)
+            finally:
+                db.close()
+            if self.base_rows is None:
+                return base
+            keep = self.base_rows[0 if table == "sentences" else 1]
+            db = open_db(self.build_dir / DELTA)
+            try:
+                return [base[i] for i in keep.tolist()] + read_terms(db, table)
+            finally:
+                db.close()
+
+
+DELTA = "delta"
+BASE_FILES = ("db.sqlite", "sentences.faiss", "sentences.npy", "chunks.faiss", "chunks.npy",
+              "bm25-sentences", "bm25-chunks")
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.DatabaseError, KeyError, TypeError) as exc:
+        raise IndexCorruptError(f"{path} is damaged ({exc}): run `qa index --full` to rebuild") from exc
+
+
+@dataclass
+class Catalog:
+    """What a build holds, without its vectors: what an update needs to know."""
+    articles: dict[str, Article]  # merged, as in Snapshot
+    files: dict[str, FileRecord]
+    shingles: dict[str, np.ndarray]
+    copies: dict[str, tuple[str, ...]]
+    base_ids: set[str]  # articles in the base files, replaced or not
+    removed: set[str]  # base articles replaced by the delta or removed
+    base_sentences: dict[str, int]  # article id -> its rows in the base files
+    base_chunks: dict[str, int]
+
+
+def read_catalog(build_dir: Path) -> Catalog:
+    with _reading(build_dir):
+        db = open_db(build_dir)
+        try:
+            articles, files, shingles, copies = read_articles(db), read_files(db), read_shingles(db), read_copy_groups(db)
+            base_sentences = dict(db.execute("SELECT article_id, count(*) FROM sentences GROUP BY article_id"))
+            base_chunks = dict(db.execute("SELECT article_id, count(*) FROM chunks GROUP BY article_id"))
+        finally:
+            db.close()
+        base_ids, removed = set(articles), set()
+        if (build_dir / DELTA).is_dir():
+            db = open_db(build_dir / DELTA)
+            try:
+                removed, files, copies = read_removed(db), read_files(db), read_copy_groups(db)
+                articles = {k: v for k, v in articles.items() if k not in removed} | read_articles(db)
+                shingles = {k: v for k, v in shingles.items() if k not in removed} | read_shingles(db)
+            finally:
+                db.close()
+    return Catalog(articles, files, shingles, copies, base_ids, removed, base_sentences, base_chunks)
+
+
+def read_delta(build_dir: Path, dimension: int) -> tuple[list[Sentence], list[Chunk], np.ndarray, np.ndarray,
+                                                         list[str], list[str]]:
+    """A build's delta rows (none if it has no delta): sentences, chunks, their vectors and terms."""
+    delta = build_dir / DELTA
+    if not delta.is_dir():
+        empty = np.zeros((0, dimension), dtype=np.float32)
+        return [], [], empty, empty, [], []
+    _, sentences, chunks, _ = _read_rows(delta)
+    db = open_db(delta)
+    try:
+        with _reading(delta):
+            terms = read_terms(db, "sentences"), read_terms(db, "chunks")
+    finally:
+        db.close()
+    return (sentences, chunks, _read_npy(delta / "sentences.npy", len(sentences), dimension),
+            _read_npy(delta / "chunks.npy", len(chunks), dimension), *terms)
+
+
+def base_file_sizes(build_dir: Path) -> dict[str, int]:
+    """Every base file of a build (relative path -> size in bytes)."""
+    sizes = {}
+    for name in BASE_FILES:
+        path = build_dir / name
+        for f in sorted(path.iterdir()) if path.is_dir() else [path] if path.exists() else []:
+            sizes[f.relative_to(build_dir).as_posix()] = f.stat().st_size
+    return sizes
+
+
+def check_base(build_dir: Path, manifest: Manifest) -> None:
+    """Refuse base files that are missing or not the size they were written at (before a new
+    build links them)."""
+    for name, size in manifest.base_files.items():
+        try:
+            actual = (build_dir / name).stat().st_size
+        except OSError:
+            actual = None
+        if actual != size:
+            raise IndexCorruptError(f"{build_dir / name} is damaged or missing: run `qa index --full`")
+
 
 def load_snapshot(index_dir: Path, model: str | None = None, bm25: bool = True) -> Snapshot:
     """Load the active build; refuse a damaged one or one built with another model. `bm25=False`
     leaves out the BM25 indexes (None), which only queries need."""
-    build_dir = current_build_dir(index_dir)
+    return load_snapshot_dir(current_build_dir(index_dir), model, bm25)
+
+
+def load_snapshot_dir(build_dir: Path, model: str | None = None, bm25: bool = True) -> Snapshot:
     manifest = read_manifest(build_dir)
     if model is not None and manifest.model != model:
         raise IndexMismatchError(f"the index was built with model {manifest.model!r} but "
                                  f"{model!r} is configured: run `qa index` to rebuild it")
-    db = open_db(build_dir)
-    try:
-        articles = read_articles(db)
-        sentences = read_sentences(db)
-        chunks = read_chunks(db, articles)
-        copies = read_copy_groups(db)
-    except (sqlite3.DatabaseError, KeyError) as exc:
-        raise IndexCorruptError(f"{build_dir / 'db.sqlite'} is damaged ({exc}): "
-                                "run `qa index --full` to rebuild") from exc
-    finally:
-        db.close()
+    articles, sentences, chunks, copies = _read_rows(build_dir)
+    dim = manifest.dimension
+    sentence_index, sentence_vectors = read_vectors(build_dir, "sentences", manifest.base_sentences, dim)
+    chunk_index, chunk_vectors = read_vectors(build_dir, "chunks", manifest.base_chunks, dim)
+    if (len(sentences), len(chunks)) != (manifest.base_sentences, manifest.base_chunks):
+        raise IndexCorruptError(f"{build_dir} does not match its manifest: run `qa index --full`")
+    ids, base_rows, delta = None, None, build_dir / DELTA
+    if delta.is_dir():
+        more_articles, more_sentences, more_chunks, copies = _read_rows(delta)
+        with _reading(delta):
+            db = open_db(delta)
+            try:
+                removed = read_removed(db)
+            finally:
+                db.close()
+        keep_s = np.flatnonzero([s.article_id not in removed for s in sentences])
+        keep_c = np.flatnonzero([c.article_id not in removed for c in chunks])
+        articles = {k: v for k, v in articles.items() if k not in removed} | more_articles
+        sentences = [sentences[i] for i in keep_s.tolist()] + more_sentences
+        chunks = [chunks[i] for i in keep_c.tolist()] + more_chunks
+        sentence_index, sentence_vectors, ids = _merge_vectors(
+            sentence_index, sentence_vectors, keep_s, _read_npy(delta / "sentences.npy", len(more_sentences), dim))
+        chunk_index, chunk_vectors, _ = _merge_vectors(
+            chunk_index, chunk_vectors, keep_c, _read_npy(delta / "chunks.npy", len(more_chunks), dim))
+        base_rows = (keep_s, keep_c)
     if (len(articles), len(sentences), len(chunks)) != (manifest.articles, manifest.sentences, manifest.chunks):
         raise IndexCorruptError(f"{build_dir} does not match its manifest: run `qa index --full`")
-    sentence_index, sentence_vectors = read_vectors(build_dir, "sentences", manifest.sentences, manifest.dimension)
-    chunk_index, chunk_vectors = read_vectors(build_dir, "chunks", manifest.chunks, manifest.dimension)
-    return Snapshot(build_dir, manifest, articles, sentences, chunks, sentence_index, chunk_index,
-                    sentence_vectors, chunk_vectors, read_bm25(build_dir, "sentences") if bm25 else None,
-                    read_bm25(build_dir, "chunks") if bm25 else None, copies)
+    snap = Snapshot(build_dir, manifest, articles, sentences, chunks, sentence_index, chunk_index,
+                    sentence_vectors, chunk_vectors, None, None, copies, ids, base_rows)
+    if bm25 and base_rows is None:
+        snap.sentence_bm25, snap.chunk_bm25 = read_bm25(build_dir, "sentences"), read_bm25(build_dir, "chunks")
+    elif bm25:  # base and delta together: one BM25 over both, with the statistics of both
+        snap.sentence_bm25 = bm25_index("sentences", snap.terms("sentences"))
+        snap.chunk_bm25 = bm25_index("chunks", snap.terms("chunks"))
+    return snap
+
+
+def _read_rows(db_dir: Path) -> tuple[dict[str, Article], list[Sentence], list[Chunk], dict[str, tuple[str, ...]]]:
+    db = open_db(db_dir)
+    try:
+        with _reading(db_dir / "db.sqlite"):
+            articles = read_articles(db)
+            return articles, read_sentences(db), read_chunks(db, articles), read_copy_groups(db)
+    finally:
+        db.close()
+
+
+def _read_npy(path: Path, rows: int, dimension: int) -> np.ndarray:
+    try:
+        data = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"{path} is damaged or missing: run `qa index --full` to rebuild") from exc
+    if data.shape != (rows, dimension) or data.dtype != np.float32:
+        raise IndexCorruptError(f"{path} holds {data.shape} {data.dtype}, expected {rows} x {dimension} "
+                                "float32: run `qa index --full` to rebuild")
+    return data
+
+
+def _merge_vectors(index, vectors, keep: np.ndarray, extra: np.ndarray):  # noqa: ANN001, ANN202
+    """Base vectors still current (`keep`) and a delta's, as (index, exact vectors by row, each
+    row's id in the index or None). A flat base becomes a new flat index of exactly those rows;
+    an IVF base gets the delta's vectors added under new ids, and its replaced rows are never
+    mapped to a row."""
+    import faiss
+
+    if is_exact(index):
+        merged = np.concatenate([np.asarray(vectors)[keep], extra])
+        flat = faiss.IndexFlatIP(merged.shape[1])
+        if len(merged):
+            flat.add(merged)
+            return flat, np.asarray(_Owned(flat, faiss.rev_swig_ptr(flat.get_xb(), merged.size).reshape(merged.shape))), None
+        return flat, merged, None
+    new_ids = index.ntotal + np.arange(len(extra), dtype=np.int64)
+    if len(extra):
+        index.add_with_ids(extra, new_ids)
+    return index, CombinedVectors(vectors, keep, extra), np.concatenate([keep, new_ids])
+
+
+class CombinedVectors:
+    """The rows of a large base that are still current, then a delta's rows (held in memory)."""
+
+    def __init__(self, base: DiskVectors, keep: np.ndarray, extra: np.ndarray):
+        self.base, self.keep, self.extra = base, keep, extra
+        self.shape, self.dtype, self.ndim = (len(keep) + len(extra), base.shape[1]), np.dtype(np.float32), 2
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        out = np.empty((len(rows), self.shape[1]), dtype=np.float32)
+        in_base = rows < len(self.keep)
+        out[in_base] = self.base[self.keep[rows[in_base]]]
+        out[~in_base] = self.extra[rows[~in_base] - len(self.keep)]
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:  # noqa: ANN001 - numpy's protocol
+        data = np.concatenate([np.asarray(self.base)[self.keep], self.extra])
+        return data if dtype is None else data.astype(dtype)
+
+
+def link_base(previous: Path, build_dir: Path) -> None:
+    """Give a new build the base files of the previous one: hard links (copies where the file
+    system has none), so no base file is written again."""
+    for name in BASE_FILES:
+        source = previous / name
+        if source.is_dir():
+            (build_dir / name).mkdir()
+            for f in source.iterdir():
+                _link(f, build_dir / name / f.name)
+        elif source.exists():
+            _link(source, build_dir / name)
+
+
+def _link(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # no hard links here (or another device): a copy
+        shutil.copy2(source, target)
+
+
+def write_delta_vectors(delta_dir: Path, name: str, vectors: np.ndarray) -> None:
+    with open(delta_dir / f"{name}.npy", "wb") as f:
+        np.save(f, np.ascontiguousarray(vectors, dtype=np.float32))

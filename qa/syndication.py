@@ -37,26 +37,30 @@ def copy_groups(signatures: dict[str, np.ndarray], order: Callable[[str], object
                 known: tuple[Sequence[Sequence[str]], set[str]] | None = None) -> list[list[str]]:
     """Groups (two or more article ids) of copies of one story, each sorted by `order`.
 
-    `known`: (the groups of an earlier build, the ids added since), when no article of that build
-    was changed or removed: then only pairs involving an added article are counted, and the earlier
-    groups are kept as they were (a shingle that the added articles push past `COMMON` still
-    counts for pairs of earlier articles until the next full grouping)."""
+    `known`: (the groups of an earlier build, the ids added, changed or removed since). Then only
+    pairs involving those articles, or members of an earlier group that one of them belonged to,
+    are counted; the other earlier groups are kept as they were (a shingle that new articles push
+    past `COMMON` still counts for pairs of earlier articles until the next full grouping)."""
     ids = list(signatures)
     sizes = np.array([len(signatures[i]) for i in ids], dtype=np.int64)
     if len(ids) < 2 or not sizes.sum():
         return []
     hashes = np.concatenate([signatures[i] for i in ids])
     owners = np.repeat(np.arange(len(ids)), sizes)
+    kept: list[Sequence[str]] = []
+    if known is not None:  # recount only what the changes can affect
+        touched = set(known[1])
+        kept = [g for g in known[0] if touched.isdisjoint(g)]
+        recount = (touched | {m for g in known[0] if not touched.isdisjoint(g) for m in g}) & signatures.keys()
+        own = [signatures[i] for i in recount]
+        shares = np.isin(hashes, np.unique(np.concatenate(own)) if own else hashes[:0])
+        hashes, owners = hashes[shares], owners[shares]
     by_hash = np.argsort(hashes, kind="stable")
     hashes, owners = hashes[by_hash], owners[by_hash]
     starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
     ends = np.r_[starts[1:], len(hashes)]
     runs = ends - starts
     n = len(ids)
-    if known is not None:  # only runs holding an added article can link anything new
-        added = np.array([i in known[1] for i in ids])
-        relevant = np.add.reduceat(added[owners], starts) > 0
-        starts, runs = starts[relevant], runs[relevant]
     # Every pair of articles sharing a shingle, as one code a * n + b (a < b: owners ascend within a
     # run), counted with numpy: runs of one length at a time, in blocks of bounded size.
     counts: Counter[int] = Counter()
@@ -80,9 +84,9 @@ def copy_groups(signatures: dict[str, np.ndarray], order: Callable[[str], object
     for (a, b), count in shared.items():
         if count >= MIN_CONTAINMENT * min(sizes[a], sizes[b]):
             parent[root(a)] = root(b)
-    if known is not None:
+    if kept:
         position = {article_id: i for i, article_id in enumerate(ids)}
-        for group in known[0]:
+        for group in kept:
             members = [position[a] for a in group if a in position]
             for other in members[1:]:
                 parent[root(other)] = root(members[0])

@@ -57,8 +57,10 @@ def test_full_disk_during_a_build_is_one_clear_error_and_the_previous_index_stay
 
 
 @pytest.mark.parametrize("where, error", [
-    ("write_bm25", OSError(errno.ENOSPC, "No space left on device")),
+    ("write_bm25", OSError(errno.ENOSPC, "No space left on device")),  # whole builds
     ("write_vectors", RuntimeError("Error in faiss::FileIOWriter: fwrite failed")),
+    ("write_delta_vectors", OSError(errno.ENOSPC, "No space left on device")),  # delta builds
+    ("link_base", OSError(errno.EMLINK, "Too many links")),
     ("new_build_dir", PermissionError(errno.EACCES, "Permission denied")),
     ("publish", OSError(errno.EROFS, "Read-only file system")),
 ])
@@ -71,7 +73,7 @@ def test_write_failures_keep_the_previous_index(settings, fake, corpus, monkeypa
 
     monkeypatch.setattr(store, where, fail)
     with pytest.raises(IndexWriteError) as exc:
-        build_index(settings, fake)
+        build_index(settings, fake, full=where in ("write_bm25", "write_vectors"))
     message = str(exc.value)
     assert str(settings.index_dir) in message and "the previous index is still in use" in message
     assert (error.strerror if isinstance(error, OSError) else str(error)) in message

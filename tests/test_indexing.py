@@ -215,3 +215,92 @@ def test_bm25_matrix_is_what_bm25s_computes(settings, fake, tmp_path):
             assert np.allclose(ours.get_scores([term]), reference.get_scores([term]), rtol=1e-6, atol=0)
         query = ["repeat", "north", "korean", "troops"]
         assert np.allclose(ours.get_scores(query), reference.get_scores(query), rtol=1e-6, atol=0)
+
+
+def _same_as_a_whole_build(settings, fake, tmp_path):
+    """The active (delta) build holds what a whole build of the same corpus holds, and answers
+    alike: the same sentences with the same vectors, the same search results and scores."""
+    from qa.retrieval import LiveIndex, search
+
+    whole = replace(settings, index_dir=tmp_path / "whole")
+    assert not build_index(whole, fake, full=True).delta
+    a, b = LiveIndex(settings.index_dir).get(), LiveIndex(whole.index_dir).get()
+    for index in (a, b):
+        snap = index.snapshot
+        assert (len(snap.articles), len(snap.sentences), len(snap.chunks)) == (
+            snap.manifest.articles, snap.manifest.sentences, snap.manifest.chunks)
+
+    def sentences(snap):
+        vectors = np.asarray(snap.sentence_vectors)
+        return sorted((snap.articles[s.article_id].location, snap.sentence_text(r), tuple(vectors[r].round(5)))
+                      for r, s in enumerate(snap.sentences))
+
+    assert sentences(a.snapshot) == sentences(b.snapshot)
+    assert sorted(c.text for c in a.snapshot.chunks) == sorted(c.text for c in b.snapshot.chunks)
+    assert a.snapshot.copies.keys() == b.snapshot.copies.keys()
+    for question in ["How many North Korean troops are in Russia?", "new story filed today",
+                     "What did Kim say?", "ceasefire talks"]:
+        ra, rb = search(a, fake, question, k=8), search(b, fake, question, k=8)
+        assert sorted((h.text, round(h.score, 5)) for h in ra) == sorted((h.text, round(h.score, 5)) for h in rb)
+
+
+def test_an_update_writes_only_a_delta_beside_the_previous_base(settings, fake, corpus, tmp_path):
+    first = build_index(settings, fake)
+    base = store.builds_dir(settings.index_dir) / first.build_id
+    (corpus / "new.txt").write_text("Brand new story\nA reporter filed this new story today. It is short.")
+    fake.encoded.clear()
+    report = build_index(settings, fake)
+    assert report.delta and report.added == ["new.txt"] and report.articles == 7
+    assert all("new story" in t or "Brand new" in t or "short" in t for t in fake.encoded)
+    build = store.builds_dir(settings.index_dir) / report.build_id
+    for name in ("db.sqlite", "sentences.faiss", "chunks.faiss"):  # linked, not written again
+        assert (build / name).stat().st_ino == (base / name).stat().st_ino
+    assert store.read_manifest(build).base_build == first.build_id
+    # a second update keeps the delta's earlier rows without embedding them again
+    (corpus / "later.txt").write_text("Later story\nNegotiators announced ceasefire talks in the evening.")
+    fake.encoded.clear()
+    assert build_index(settings, fake).delta
+    assert not any("new story" in t for t in fake.encoded) and any("ceasefire" in t for t in fake.encoded)
+    _same_as_a_whole_build(settings, fake, tmp_path)
+
+
+def test_a_delta_replaces_changed_and_removes_deleted_base_articles(settings, fake, corpus, tmp_path):
+    build_index(settings, fake)
+    md = corpus / "2024-11-05-pentagon-briefing.md"
+    md.write_text(md.read_text().replace("about 8,000", "about 11,000"))
+    (corpus / "wire-roundup.jsonl").unlink()
+    report = build_index(settings, fake)
+    assert report.delta and report.changed == ["2024-11-05-pentagon-briefing.md"] and len(report.removed) == 2
+    snap = store.load_snapshot(settings.index_dir)
+    texts = [snap.sentence_text(r) for r in range(len(snap.sentences))]
+    assert any("11,000" in t for t in texts) and not any("8,000" in t for t in texts)
+    assert not any("Kremlin" in t for t in texts)
+    _same_as_a_whole_build(settings, fake, tmp_path)
+    md.write_text(md.read_text().replace("about 11,000", "about 12,000"))  # changed again: in the delta
+    assert build_index(settings, fake).delta
+    _same_as_a_whole_build(settings, fake, tmp_path)
+
+
+def test_a_delta_past_its_limit_is_merged_into_a_whole_build(settings, fake, corpus, monkeypatch):
+    from qa import indexing
+
+    build_index(settings, fake)
+    monkeypatch.setattr(indexing, "DELTA_ARTICLES", 1)
+    monkeypatch.setattr(indexing, "DELTA_SHARE", 0.0)
+    (corpus / "one.txt").write_text("One\nThe first added story is here.")
+    assert build_index(settings, fake).delta
+    (corpus / "two.txt").write_text("Two\nThe second added story is here.")
+    report = build_index(settings, fake)
+    build = store.builds_dir(settings.index_dir) / report.build_id
+    assert not report.delta and not (build / "delta").exists()
+    assert store.read_manifest(build).base_build == report.build_id and report.articles == 8
+
+
+def test_a_delta_beside_a_large_ivf_base(settings, fake, corpus, tmp_path):
+    large = replace(settings, exact_limit=20)
+    build_index(large, fake)
+    assert store.load_snapshot(large.index_dir).manifest.faiss_index.startswith("IndexIVF")
+    (corpus / "new.txt").write_text("Brand new story\nA reporter filed this new story today. It is short.")
+    (corpus / "wire-roundup.jsonl").unlink()
+    assert build_index(large, fake).delta
+    _same_as_a_whole_build(large, fake, tmp_path)

@@ -36,15 +36,22 @@ def test_copies_are_grouped_and_same_topic_stories_are_not():
     assert [{location[i] for i in g} for g in groups] == [COPIES]
 
 
-def test_grouping_only_the_added_articles_gives_the_groups_of_a_full_grouping():
+def test_regrouping_only_what_changed_gives_the_groups_of_a_full_grouping():
     articles = _articles()
     signatures = {a.id: shingles(a.text) for a in articles}
     full = copy_groups(signatures)
+    wire = {a.id for a in articles if a.location == WIRE}
     for added in ({a.id for a in articles if a.location in COPIES - {WIRE}},  # copies of an earlier story
-                  {a.id for a in articles if a.location == WIRE},  # the first copy, others earlier
+                  wire,  # the first copy, others earlier
                   {a.id for a in articles if "exports" in a.location}):  # no copies at all
         before = copy_groups({i: s for i, s in signatures.items() if i not in added})
         assert copy_groups(signatures, known=(before, added)) == full
+    # removed: the copy that linked the group, and a copy changed into another story
+    without = {i: s for i, s in signatures.items() if i not in wire}
+    assert copy_groups(without, known=(full, wire)) == copy_groups(without)
+    other = next(a for a in articles if a.location in COPIES - {WIRE})
+    changed = {**signatures, other.id: shingles("An entirely different story about harvests and rain.")}
+    assert copy_groups(changed, known=(full, {other.id})) == copy_groups(changed) != full
 
 
 def test_shingles_ignore_case_and_punctuation_and_are_stable():
