@@ -30,9 +30,12 @@ def build_demo(engine: Engine) -> gr.Blocks:
     settings = engine.settings
 
     def texts(answer: Answer) -> dict[str, str]:
-        snap = engine.index.get().snapshot
-        ids = {c.article_id for c in answer.citations + answer.closest}
-        return {i: snap.articles[i].text for i in ids if i in snap.articles}
+        """The cited articles' texts, from the loaded build; an article changed since the answer
+        (a newer build loaded in between) is left out rather than shown with the wrong highlight."""
+        articles = engine.index.get().snapshot.articles
+        cited = answer.citations + answer.closest
+        return {c.article_id: articles[c.article_id].text for c in cited if c.article_id in articles
+                and articles[c.article_id].text[c.start:c.end] == c.sentence}
 
     def ask(question: str, history: list[str] | None = None) -> dict:
         """Answer a question from the indexed articles; `history`: earlier questions, oldest first."""
@@ -82,6 +85,8 @@ def build_demo(engine: Engine) -> gr.Blocks:
         try:
             report = build_index(settings, engine.embedder,
                                  progress=lambda done, total: progress(done / total, desc="Embedding"))
+            progress(1, desc="Loading the new index")
+            engine.index.get(wait=True)  # meanwhile the chat answers from the previous build
         except QAError as exc:
             raise gr.Error(str(exc)) from exc
         return _summary(report)
@@ -93,6 +98,7 @@ def build_demo(engine: Engine) -> gr.Blocks:
             for f in files:
                 delete_file(settings.corpus_dir, f)
             report = build_index(settings, engine.embedder, wait=True)
+            engine.index.get(wait=True)
         except QAError as exc:
             raise gr.Error(str(exc)) from exc
         return _summary(report)
@@ -220,7 +226,7 @@ def main() -> None:
 
     settings = Settings.from_env()
     embedder = SentenceTransformerEmbedder.from_settings(settings)
-    engine = Engine(settings, embedder)
+    engine = Engine(settings, embedder, background_reload=True)
     if store.current_build_id(settings.index_dir) is None and settings.corpus_dir.is_dir():
         print("No index yet: building it from", settings.corpus_dir)
         build_index(settings, embedder)

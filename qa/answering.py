@@ -118,10 +118,11 @@ def needs_context(question: str) -> bool:
 class Engine:
     """The answer engine over a live index: `answer(question, history) -> Answer`."""
 
-    def __init__(self, settings: Settings, embedder: Embedder):
+    def __init__(self, settings: Settings, embedder: Embedder, background_reload: bool = False):
+        """`background_reload`: answer from the loaded build while a newer one loads (the web app)."""
         self.settings = settings
         self.embedder = embedder
-        self.index = LiveIndex(settings.index_dir, embedder.model_id)
+        self.index = LiveIndex(settings.index_dir, embedder.model_id, background=background_reload)
 
     def answer(self, question: str, history: list[str] | None = None, *,
                max_sentences: int | None = None, min_confidence: float | None = None,

@@ -133,12 +133,12 @@ class SentenceTransformerEmbedder:
     def encode(self, texts: Sequence[str], *, batch_size: int = 64,
                progress: Progress | None = None) -> np.ndarray:
         total = len(texts)
-        small = 0 < total <= SMALL_BATCH or (0 < total <= ONNX_BUILD_LIMIT and self._model is None)
+        if total == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        small = total <= SMALL_BATCH or (total <= ONNX_BUILD_LIMIT and self._model is None)
         if small and self._onnx and self._onnx_session() is not None:
             return self._encode_onnx(texts, progress)  # questions and small updates never load torch
         model = self._load()
-        if total == 0:
-            return np.zeros((0, self.dimension), dtype=np.float32)
         # Sorted by length over the whole call so batches pad as little as one big encode would;
         # encoded in windows so progress can be reported between them.
         order = sorted(range(total), key=lambda i: -len(texts[i]))

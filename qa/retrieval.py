@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 from qa import store
 from qa.articles import Article
 from qa.embedding import Embedder
+from qa.errors import QAError
 from qa.terms import answer_type, has_answer_type, terms
 
 WEIGHTS = {"dense": 1.0, "reduced": 1.0, "bm25": 0.5, "chunk_dense": 0.3, "chunk_bm25": 0.4,
@@ -94,23 +96,49 @@ class Searchable:
 
 
 class LiveIndex:
-    """The active build of an index folder, reloaded when `CURRENT` changes."""
+    """The active build of an index folder, reloaded when `CURRENT` changes.
 
-    def __init__(self, index_dir: Path, model: str | None = None):
+    `background=True` (the web app): while a new build loads, in a thread of its own, questions
+    are answered from the build already loaded, so a reload (seconds on a large index) never
+    stalls the chat; `get(wait=True)` still waits for the newest build."""
+
+    def __init__(self, index_dir: Path, model: str | None = None, background: bool = False):
         self.index_dir = index_dir
         self._model = model
+        self._background = background
         self._current: Searchable | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held while a build loads
+        self._starting = threading.Lock()  # held while a background load is started
+        self._loading: threading.Thread | None = None
+        self._failed: str | None = None  # a build that could not be loaded in the background
 
-    def get(self) -> Searchable:
+    def get(self, wait: bool | None = None) -> Searchable:
         build_id = store.current_build_id(self.index_dir)
         current = self._current
         if current is not None and current.snapshot.manifest.build_id == build_id:
+            return current
+        if current is not None and not (not self._background if wait is None else wait):
+            self._load_in_background()
             return current
         with self._lock:
             if self._current is None or self._current.snapshot.manifest.build_id != build_id:
                 self._current = Searchable(store.load_snapshot(self.index_dir, self._model))
             return self._current
+
+    def _load_in_background(self) -> None:
+        build_id = store.current_build_id(self.index_dir)
+
+        def load() -> None:
+            try:
+                self.get(wait=True)
+            except QAError as exc:  # a damaged build: keep answering from the loaded one
+                self._failed = build_id
+                warnings.warn(f"the new index build was not loaded: {exc}", RuntimeWarning, stacklevel=1)
+
+        with self._starting:
+            if build_id != self._failed and (self._loading is None or not self._loading.is_alive()):
+                self._loading = threading.Thread(target=load, name="index-reload", daemon=True)
+                self._loading.start()
 
 
 def reduce_question(question: str, topic: frozenset[str]) -> str:

@@ -85,3 +85,26 @@ def test_large_index_uses_ivf_and_finds_what_exact_search_finds(tmp_path, fake, 
         monkeypatch.setattr(retrieval, "FILTERED_EXACT", filtered_exact)
         answer = Engine(graph, fake).answer("vehicles reported on day 3", article_ids=some, min_confidence=-10)
         assert answer.citations and {c.article_id for c in answer.citations} <= some
+
+
+def test_background_reload_answers_from_the_loaded_build_until_the_new_one_is_in(settings, fake, corpus, monkeypatch):
+    import threading
+
+    build_index(settings, fake)
+    live = LiveIndex(settings.index_dir, background=True)
+    before = live.get()
+    (corpus / "late.txt").write_text("Late news\nA ceasefire was announced in the evening by negotiators.")
+    build_index(settings, fake)
+    release, original = threading.Event(), store.load_snapshot
+
+    def slow_load(*args, **kwargs):
+        release.wait(10)  # a large index: the load takes a while
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(store, "load_snapshot", slow_load)
+    assert live.get() is before  # answered at once, from the build already loaded
+    assert live.get() is before
+    release.set()
+    after = live.get(wait=True)
+    assert after is not before and "ceasefire" in search(after, fake, "ceasefire negotiators", k=1)[0].text
+    assert live.get() is after
