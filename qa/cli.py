@@ -125,6 +125,10 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
             ("corpus changed since", changed)]
     catalog = store.read_catalog(build_dir)
     groups, articles = set(catalog.copies.values()), catalog.articles
+    if m.base_build != m.build_id:
+        updated = len(articles) - len(catalog.base_ids - catalog.removed)
+        rows.append(("updates", f"{updated} articles added or changed, {len(catalog.removed)} replaced or "
+                                f"removed since the base build {m.base_build}"))
     rows.append(("syndicated stories", f"{len(groups)} (carried by {sum(map(len, groups))} articles)"))
     for key, value in rows:
         print(f"{key + ':':22} {value}")

@@ -108,3 +108,21 @@ def test_console_script_and_module_agree():
     script = os.path.join(os.path.dirname(sys.executable), "qa")
     result = subprocess.run([script, "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "usage: qa" in result.stdout
+
+
+def test_an_added_article_is_an_update_that_status_reports(tmp_path):
+    import shutil
+
+    from tests.conftest import DATA
+
+    shutil.copytree(DATA / "articles", tmp_path / "corpus")
+    paths = ["--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index")]
+    assert qa("index", "--quiet", *paths).returncode == 0
+    (tmp_path / "corpus" / "harvest.txt").write_text(
+        "Harvest report\nFarmers in the valley brought in a record wheat harvest this week.")
+    result = qa("index", "--quiet", *paths)
+    assert result.returncode == 0 and "added     harvest.txt" in result.stdout and "7 articles" in result.stdout
+    status = dict(line.split(":", 1) for line in qa("status", *paths).stdout.splitlines())
+    assert status["updates"].strip().startswith("1 articles added or changed, 0 replaced or removed")
+    answer = qa("ask", "How was the wheat harvest?", *paths).stdout
+    assert "record wheat harvest" in answer and "Harvest report" in answer
