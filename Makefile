@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test index setup bench bench-peer clean
+.PHONY: run test index setup bench bench-peer bench-backends clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,17 @@ bench: $(STAMP)
 
 bench-peer: $(STAMP) .venv-peer/.installed
 	$(BIN)/python benchmarks/peer.py
+
+# OpenVINO is measured in a virtualenv of its own (the project plus openvino and nncf): it is not a
+# dependency of the project (benchmarks/results/backends.md says why).
+.venv-ov/.installed: pyproject.toml
+	test -x .venv-ov/bin/python || $(PYTHON) -m venv .venv-ov
+	.venv-ov/bin/python -m pip install --quiet torch==2.13.0
+	.venv-ov/bin/python -m pip install --quiet -e . openvino nncf
+	touch .venv-ov/.installed
+
+bench-backends: .venv-ov/.installed
+	.venv-ov/bin/python benchmarks/backends.py
 
 clean:
 	rm -rf $(VENV) index/builds index/CURRENT index/.lock

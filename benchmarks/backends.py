@@ -1,10 +1,14 @@
-"""Embedding backends on this CPU: torch (sentence-transformers) vs ONNX Runtime fp32 vs ONNX int8.
+"""Embedding backends on this CPU: torch (sentence-transformers) fp32 and bf16, ONNX Runtime fp32
+and int8, and OpenVINO (its default precision, f32, and int8) where it is installed.
 
-    .venv/bin/python benchmarks/backends.py [--articles 200]
+    make bench-backends   (a virtualenv with openvino and nncf: .venv-ov)
+    .venv/bin/python benchmarks/backends.py [--articles 200]   (without OpenVINO)
 
 The ONNX model is the one the app uses for questions (qa.embedding.onnx_model_file: exported from
 the bundled model, fused with ONNX Runtime's BERT optimizer); int8 is its dynamic per-channel
-quantization. Measured: one question and a question pair (what a search embeds), p50 over 300
+quantization. OpenVINO reads the same ONNX file (exported locally, nothing downloaded); its int8
+model is NNCF's post-training quantization calibrated on 300 of the build texts; OpenVINO's
+default precision on a CPU with AMX or AVX-512 BF16 is bf16. Measured: one question and a question pair (what a search embeds), p50 over 300
 SQuAD questions; build throughput over the texts a build embeds (sentences and chunks of
 generated articles); agreement with torch (cosine). Results: benchmarks/results/backends.md.
 """
@@ -43,7 +47,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=200)
     args = parser.parse_args()
 
-    torch_embedder = SentenceTransformerEmbedder(onnx=False)
+    torch_embedder = SentenceTransformerEmbedder(onnx=False, bf16="0")
     model = torch_embedder._load()
     path = resolve_model_path(torch_embedder.model_id)
     fp32 = onnx_model_file(path, Settings().cache_dir)
@@ -84,9 +88,17 @@ def main() -> None:
                  for d in json.loads((ROOT.parent / "shared" / "eval" / name).read_text())["data"]
                  for p in d["paragraphs"] for q in p["qas"]][:300]
 
-    backends = {"torch fp32": torch_encode, "ONNX Runtime fp32": lambda t: onnx_encode(session_fp32, t),
+    bf16_model = SentenceTransformerEmbedder(onnx=False, bf16="1")._load()
+
+    def torch_bf16_encode(texts: list[str]) -> np.ndarray:
+        return bf16_model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+                                 show_progress_bar=False)
+
+    backends = {"torch fp32": torch_encode, "torch bf16 (the build default on this CPU)": torch_bf16_encode,
+                "ONNX Runtime fp32": lambda t: onnx_encode(session_fp32, t),
                 "ONNX Runtime int8": lambda t: onnx_encode(session_int8, t)}
     session_fp32, session_int8 = session(fp32), session(int8)
+    backends.update(openvino_backends(fp32, tok, texts))
     rows, reference, ref_q = [], None, None
     for name, encode in backends.items():
         for q in questions[:20]:
@@ -105,15 +117,18 @@ def main() -> None:
         qv = np.concatenate([encode([q]) for q in questions])
         if reference is None:
             reference, ref_q = vectors, qv
-        cos = np.sum(vectors * reference, axis=1)
-        qcos = np.sum(qv * ref_q, axis=1)
+        def unit(x: np.ndarray) -> np.ndarray:  # as a build stores them (bf16 outputs are not quite unit)
+            return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+        cos = np.sum(unit(vectors) * unit(reference), axis=1)
+        qcos = np.sum(unit(qv) * unit(ref_q), axis=1)
         rows.append((name, np.median(one) * 1000, np.median(two) * 1000, len(texts) / seconds,
                      cos.mean(), cos.min(), qcos.min()))
         print(rows[-1], flush=True)
     base = rows[0][3]
     lines = ["# Embedding backends", "",
-             f"`.venv/bin/python benchmarks/backends.py --articles {args.articles}`, {time.strftime('%Y-%m-%d')}, "
-             f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads default, ONNX Runtime default threads. "
+             f"`make bench-backends` (`.venv-ov/bin/python benchmarks/backends.py --articles {args.articles}`), {time.strftime('%Y-%m-%d')}, "
+             f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads default, ONNX Runtime and OpenVINO default threads. "
              f"{len(texts)} build texts (sentences and chunks of {args.articles} generated articles).", "",
              "| backend | 1 question p50 (ms) | question pair p50 (ms) | build texts/s | vs torch | cosine to torch: texts mean / min, questions min |",
              "|---|---|---|---|---|---|"]
@@ -123,6 +138,39 @@ def main() -> None:
     out = ROOT / "benchmarks" / "results" / "backends.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def openvino_backends(onnx_file: Path, tok, texts: list[str]) -> dict:  # noqa: ANN001 - tokenizers.Tokenizer
+    """OpenVINO's compiled models as encode functions; none when OpenVINO is not installed."""
+    try:
+        import nncf
+        import openvino as ov
+    except ImportError:
+        print("OpenVINO not installed: run `make bench-backends` to include it", flush=True)
+        return {}
+    core = ov.Core()
+    model = ov.convert_model(str(onnx_file))
+
+    def inputs(batch: list[str]) -> dict[str, np.ndarray]:
+        enc = tok.encode_batch(batch)
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        return {"input_ids": ids, "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
+                "token_type_ids": np.zeros_like(ids)}
+
+    def encoder(compiled):  # noqa: ANN001, ANN202
+        request = compiled.create_infer_request()
+
+        def encode(batch_texts: list[str], batch: int = 64) -> np.ndarray:
+            return np.concatenate([request.infer(inputs(batch_texts[i:i + batch]))[0].copy()
+                                   for i in range(0, len(batch_texts), batch)])
+        return encode
+
+    calibration = nncf.Dataset([inputs([t]) for t in texts[::max(1, len(texts) // 300)][:300]])
+    int8 = nncf.quantize(model, calibration, model_type=nncf.ModelType.TRANSFORMER, subset_size=300)
+    return {f"OpenVINO {ov.__version__.split('-')[0]} default precision ({core.get_property('CPU', 'INFERENCE_PRECISION_HINT')})":
+            encoder(core.compile_model(model, "CPU")),
+            "OpenVINO f32": encoder(core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})),
+            "OpenVINO int8 (NNCF)": encoder(core.compile_model(int8, "CPU"))}
 
 
 if __name__ == "__main__":
