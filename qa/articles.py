@@ -7,6 +7,7 @@ report it and go on. This module knows nothing about sentences, embeddings or th
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -40,18 +41,29 @@ def content_hash(text: str) -> str:
 
 
 def list_corpus(corpus_dir: Path) -> tuple[list[Path], list[ArticleError]]:
-    """Supported files under `corpus_dir` (sorted), and the skipped ones with their reason."""
+    """Supported files under `corpus_dir` (sorted), and the skipped ones with their reason.
+    Hidden files and folders and the folder's own README.md are passed over in silence."""
     if not corpus_dir.is_dir():
         raise ArticleError(str(corpus_dir), "the corpus folder does not exist; create it and add articles")
+    found: list[tuple[tuple[str, ...], str]] = []  # (relative path parts, path)
+    folders: list[tuple[tuple[str, ...], str]] = [((), str(corpus_dir))]
+    while folders:
+        parts, folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(((*parts, entry.name), entry.path))
+                elif entry.is_file() and entry.name != "README.md":
+                    found.append(((*parts, entry.name), entry.path))
     files, skipped = [], []
-    for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
-        rel = path.relative_to(corpus_dir)
-        if any(part.startswith(".") for part in rel.parts) or rel.name == "README.md":
-            continue  # hidden files, editor temp files, and the folder's own README
-        if path.suffix.lower() in SUPPORTED:
-            files.append(path)
+    for parts, path in sorted(found):
+        suffix = os.path.splitext(parts[-1])[1]
+        if suffix.lower() in SUPPORTED:
+            files.append(Path(path))
         else:
-            skipped.append(ArticleError(rel.as_posix(), f"unsupported file type {path.suffix or '(none)'!r}"))
+            skipped.append(ArticleError("/".join(parts), f"unsupported file type {suffix or '(none)'!r}"))
     return files, skipped
 
 

@@ -10,6 +10,7 @@ index stays active until the new one is complete.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -202,8 +203,9 @@ def _scan(settings: Settings, previous: _Previous | None,
     max_bytes = int(settings.max_file_mb * 1_000_000)
     by_hash: dict[str, Article] = {}
     files: list[store.FileRecord] = []
+    prefix = len(os.path.join(settings.corpus_dir, ""))  # list_corpus's paths start with the folder's
     for path in paths:
-        rel = path.relative_to(settings.corpus_dir).as_posix()
+        rel = str(path)[prefix:].replace(os.sep, "/")
         try:
             st = path.stat()
         except FileNotFoundError:

@@ -60,6 +60,11 @@ class Searchable:
         self.chunk_vectors = snapshot.chunk_vectors
         # A large index is an IVF index: candidates come from it instead of a full scan.
         self.ann = not store.is_exact(snapshot.sentence_index)
+        # With a delta beside an IVF base, index ids are not rows: each id's row (-1: replaced).
+        self.row_of_id = None
+        if snapshot.sentence_ids is not None:
+            self.row_of_id = np.full(snapshot.sentence_index.ntotal, -1, dtype=np.int64)
+            self.row_of_id[snapshot.sentence_ids] = np.arange(n)
         sentences, chunks, m = snapshot.sentences, snapshot.chunks, len(snapshot.chunks)
         first_row = {s.article_id: row for row, s in enumerate(sentences) if s.ordinal == 0}
         # Chunks holding each sentence form a contiguous range of chunk rows [chunk_lo, chunk_hi]
@@ -221,9 +226,19 @@ class _Signals:
         import faiss
 
         params = None if allowed is None else faiss.SearchParametersIVF(
-            sel=faiss.IDSelectorBatch(np.flatnonzero(allowed)), nprobe=self.index.snapshot.sentence_index.nprobe)
-        _, rows = self.index.snapshot.sentence_index.search(np.stack([self.qv, self.rv]), CANDIDATES, params=params)
-        return [lexical] + [r[r >= 0] for r in rows]
+            sel=faiss.IDSelectorBatch(self._ids(np.flatnonzero(allowed))), nprobe=self.index.snapshot.sentence_index.nprobe)
+        _, found = self.index.snapshot.sentence_index.search(np.stack([self.qv, self.rv]), CANDIDATES, params=params)
+        return [lexical] + [self._rows(ids[ids >= 0]) for ids in found]
+
+    def _ids(self, rows: np.ndarray) -> np.ndarray:
+        ids = self.index.snapshot.sentence_ids
+        return rows if ids is None else ids[rows]
+
+    def _rows(self, ids: np.ndarray) -> np.ndarray:
+        if self.index.row_of_id is None:
+            return ids
+        rows = self.index.row_of_id[ids]
+        return rows[rows >= 0]
 
     def dense_at(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact cosine of the question and of its reduced form to the given sentence rows."""

@@ -340,6 +340,9 @@ class DiskVectors:
                                     f"{dimension} float32: run `qa index --full` to rebuild")
         self.shape, self.dtype, self.ndim = (rows, dimension), np.dtype(np.float32), 2
         self._offset = self._file.tell()
+        # Ask the kernel to read the file into its page cache now, in the background (a cold
+        # cache would make the first questions wait for the disk); this is not the process's memory.
+        os.posix_fadvise(self._file.fileno(), 0, 0, os.POSIX_FADV_WILLNEED)
         self._row_bytes = dimension * 4
         size = os.fstat(self._file.fileno()).st_size
         if size != self._offset + rows * self._row_bytes:

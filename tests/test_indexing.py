@@ -239,7 +239,7 @@ def _same_as_a_whole_build(settings, fake, tmp_path):
     assert sorted(c.text for c in a.snapshot.chunks) == sorted(c.text for c in b.snapshot.chunks)
     assert a.snapshot.copies.keys() == b.snapshot.copies.keys()
     for question in ["How many North Korean troops are in Russia?", "new story filed today",
-                     "What did Kim say?", "ceasefire talks"]:
+                     "What did Kim say?", "ceasefire talks", "vehicles reported in region 7 on day 3"]:
         ra, rb = search(a, fake, question, k=8), search(b, fake, question, k=8)
         assert sorted((h.text, round(h.score, 5)) for h in ra) == sorted((h.text, round(h.score, 5)) for h in rb)
 
@@ -297,6 +297,9 @@ def test_a_delta_past_its_limit_is_merged_into_a_whole_build(settings, fake, cor
 
 
 def test_a_delta_beside_a_large_ivf_base(settings, fake, corpus, tmp_path):
+    for i in range(40):  # more sentences than retrieval scores exhaustively: candidates come from IVF
+        (corpus / f"story-{i}.txt").write_text(f"Story {i}\n" + " ".join(
+            f"Officials in region {i} reported event {j} involving {j * 7 + i} vehicles on day {j}." for j in range(13)))
     large = replace(settings, exact_limit=20)
     build_index(large, fake)
     assert store.load_snapshot(large.index_dir).manifest.faiss_index.startswith("IndexIVF")
