@@ -20,6 +20,7 @@ import os
 import shutil
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -43,7 +44,8 @@ IVF_NPROBE = 64
 BM25_PARAMS = {"sentences": (1.2, 0.5), "chunks": (1.5, 0.75)}
 SCHEMA = """
 CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, published TEXT, source TEXT, author TEXT,
-    location TEXT, url TEXT, text TEXT, content_hash TEXT, n_sentences INTEGER, shingles BLOB);
+    location TEXT, url TEXT, text TEXT, content_hash TEXT, n_sentences INTEGER, n_chunks INTEGER,
+    shingles BLOB);
 CREATE TABLE copies (article_id TEXT PRIMARY KEY, copy_of TEXT, position INTEGER);
 CREATE TABLE removed (article_id TEXT PRIMARY KEY);
 CREATE TABLE sentences (row INTEGER PRIMARY KEY, article_id TEXT, ordinal INTEGER,
@@ -387,12 +389,11 @@ def insert_rows(db: sqlite3.Connection, articles: list[Article], sentences: list
     """`*_terms`: each row's BM25 terms joined by spaces, and `shingles`: each article's hashed
     word 4-grams, kept so later builds need not redo them. `copy_groups`: every group of syndicated
     copies in the index, the cited copy first. `removed` (a delta): base articles it replaces."""
-    per_article: dict[str, int] = {}
-    for s in sentences:
-        per_article[s.article_id] = per_article.get(s.article_id, 0) + 1
-    db.executemany("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?)", [
+    n_sentences = Counter(s.article_id for s in sentences)
+    n_chunks = Counter(c.article_id for c in chunks)
+    db.executemany("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
         (a.id, a.title, a.published.isoformat() if a.published else None, a.source, a.author,
-         a.location, a.url, a.text, a.content_hash, per_article.get(a.id, 0),
+         a.location, a.url, a.text, a.content_hash, n_sentences[a.id], n_chunks[a.id],
          shingles[a.id].astype("<u4").tobytes()) for a in articles])
     db.executemany("INSERT INTO copies VALUES (?,?,?)",
                    [(member, group[0], i) for group in copy_groups for i, member in enumerate(group)])
@@ -404,7 +405,7 @@ def insert_rows(db: sqlite3.Connection, articles: list[Article], sentences: list
         (row, c.article_id, c.ordinal, c.first_sentence, c.last_sentence, c.start, c.end, c.token_count, t)
         for row, (c, t) in enumerate(zip(chunks, chunk_terms))])
     db.executemany("INSERT INTO files VALUES (?,?,?,?,?,?)", [
-        (f.path, f.size, f.mtime_ns, f.status, f.reason, json.dumps(f.article_ids)) for f in files])
+        (f.path, f.size, f.mtime_ns, f.status, f.reason, " ".join(f.article_ids)) for f in files])
     db.commit()
 
 
@@ -463,7 +464,7 @@ def read_terms(db: sqlite3.Connection, table: str) -> list[str] | None:
 
 def read_files(db: sqlite3.Connection) -> dict[str, FileRecord]:
     rows = db.execute("SELECT path, size, mtime_ns, status, reason, article_ids FROM files")
-    return {r[0]: FileRecord(*r[:5], json.loads(r[5])) for r in rows}
+    return {r[0]: FileRecord(*r[:5], r[5].split()) for r in rows}  # ids are hex: no spaces
 
 
 @dataclass
@@ -538,13 +539,15 @@ def read_catalog(build_dir: Path) -> Catalog:
     with _reading(build_dir):
         db = open_db(build_dir)
         try:
-            articles, files, shingles, copies = read_articles(db), read_files(db), read_shingles(db), read_copy_groups(db)
-            base_sentences = dict(db.execute("SELECT article_id, count(*) FROM sentences GROUP BY article_id"))
-            base_chunks = dict(db.execute("SELECT article_id, count(*) FROM chunks GROUP BY article_id"))
+            articles, shingles, copies = read_articles(db), read_shingles(db), read_copy_groups(db)
+            counts = db.execute("SELECT id, n_sentences, n_chunks FROM articles").fetchall()
+            delta = (build_dir / DELTA).is_dir()
+            files = {} if delta else read_files(db)  # a delta holds the current list
         finally:
             db.close()
+        base_sentences, base_chunks = {i: s for i, s, _ in counts}, {i: c for i, _, c in counts}
         base_ids, removed = set(articles), set()
-        if (build_dir / DELTA).is_dir():
+        if delta:
             db = open_db(build_dir / DELTA)
             try:
                 removed, files, copies = read_removed(db), read_files(db), read_copy_groups(db)
