@@ -1,9 +1,11 @@
 """Corpus -> index, incrementally: only new or changed articles are parsed and embedded.
 
 A file whose size and modification time match the previous build is not even read; an article
-whose text is unchanged keeps its sentences, chunks and vectors. Identical texts under two names
-are indexed once. A different model or chunk setting forces a full rebuild, and the report says
-why. Bad files are reported with their reason and skipped; the build goes on, and the previous
+whose text is unchanged keeps its sentences, chunks and vectors. An update writes only a delta
+(the articles added or changed, and which base articles they replace) beside the previous build's
+base files, until the delta outgrows `DELTA_ARTICLES` + `DELTA_SHARE` of the base; then a whole
+base is written again, reusing every vector. Identical texts under two names are indexed once. A
+different model or chunk setting forces a full rebuild, and the report says why. Bad files are reported with their reason and skipped; the build goes on, and the previous
 index stays active until the new one is complete.
 """
 
