@@ -122,7 +122,9 @@ class LiveIndex:
         current = self._current
         if current is not None and current.snapshot.manifest.build_id == build_id:
             return current
-        if current is not None and not (not self._background if wait is None else wait):
+        if wait is None:
+            wait = not self._background
+        if current is not None and not wait:
             self._load_in_background()
             return current
         with self._lock:
