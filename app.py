@@ -134,6 +134,7 @@ def build_demo(engine: Engine) -> gr.Blocks:
             with gr.Tab("Library"):
                 status = gr.Markdown()
                 table = gr.Dataframe(headers=["Title", "Date", "Outlet", "Sentences", "File"],
+                                     column_widths=["36%", "12%", "16%", "11%", "25%"],
                                      interactive=False, wrap=True, elem_id="qa-library")
                 with gr.Row():
                     with gr.Column():
