@@ -494,20 +494,13 @@ class Snapshot:
 
     def terms(self, table: str) -> list[str]:
         """Every row's BM25 terms (`sentences` or `chunks`), read from the build's databases."""
-        with _reading(self.build_dir):
-            db = open_db(self.build_dir)
-            try:
-                base = read_terms(db, table)
-            finally:
-                db.close()
-            if self.base_rows is None:
-                return base
-            keep = self.base_rows[0 if table == "sentences" else 1]
-            db = open_db(self.build_dir / DELTA)
-            try:
-                return [base[i] for i in keep.tolist()] + read_terms(db, table)
-            finally:
-                db.close()
+        with _database(self.build_dir) as db:
+            base = read_terms(db, table)
+        if self.base_rows is None:
+            return base
+        keep = self.base_rows[0 if table == "sentences" else 1]
+        with _database(self.build_dir / DELTA) as db:
+            return [base[i] for i in keep.tolist()] + read_terms(db, table)
 
 
 DELTA = "delta"
@@ -516,11 +509,16 @@ BASE_FILES = ("db.sqlite", "sentences.faiss", "sentences.npy", "chunks.faiss", "
 
 
 @contextmanager
-def _reading(path: Path) -> Iterator[None]:
+def _database(db_dir: Path) -> Iterator[sqlite3.Connection]:
+    """The database of a build (or of its delta), opened for reading and closed after; rows that
+    cannot be read make an `IndexCorruptError`."""
+    db = open_db(db_dir)
     try:
-        yield
+        yield db
     except (sqlite3.DatabaseError, KeyError, TypeError) as exc:
-        raise IndexCorruptError(f"{path} is damaged ({exc}): run `qa index --full` to rebuild") from exc
+        raise IndexCorruptError(f"{db_dir / 'db.sqlite'} is damaged ({exc}): run `qa index --full` to rebuild") from exc
+    finally:
+        db.close()
 
 
 @dataclass
@@ -537,25 +535,18 @@ class Catalog:
 
 
 def read_catalog(build_dir: Path) -> Catalog:
-    with _reading(build_dir):
-        db = open_db(build_dir)
-        try:
-            articles, shingles, copies = read_articles(db), read_shingles(db), read_copy_groups(db)
-            counts = db.execute("SELECT id, n_sentences, n_chunks FROM articles").fetchall()
-            delta = (build_dir / DELTA).is_dir()
-            files = {} if delta else read_files(db)  # a delta holds the current list
-        finally:
-            db.close()
-        base_sentences, base_chunks = {i: s for i, s, _ in counts}, {i: c for i, _, c in counts}
-        base_ids, removed = set(articles), set()
-        if delta:
-            db = open_db(build_dir / DELTA)
-            try:
-                removed, files, copies = read_removed(db), read_files(db), read_copy_groups(db)
-                articles = {k: v for k, v in articles.items() if k not in removed} | read_articles(db)
-                shingles = {k: v for k, v in shingles.items() if k not in removed} | read_shingles(db)
-            finally:
-                db.close()
+    delta = (build_dir / DELTA).is_dir()
+    with _database(build_dir) as db:
+        articles, shingles, copies = read_articles(db), read_shingles(db), read_copy_groups(db)
+        counts = db.execute("SELECT id, n_sentences, n_chunks FROM articles").fetchall()
+        files = {} if delta else read_files(db)  # a delta holds the current list
+    base_sentences, base_chunks = {i: s for i, s, _ in counts}, {i: c for i, _, c in counts}
+    base_ids, removed = set(articles), set()
+    if delta:
+        with _database(build_dir / DELTA) as db:
+            removed, files, copies = read_removed(db), read_files(db), read_copy_groups(db)
+            articles = {k: v for k, v in articles.items() if k not in removed} | read_articles(db)
+            shingles = {k: v for k, v in shingles.items() if k not in removed} | read_shingles(db)
     return Catalog(articles, files, shingles, copies, base_ids, removed, base_sentences, base_chunks)
 
 
@@ -566,13 +557,9 @@ def read_delta(build_dir: Path, dimension: int) -> tuple[list[Sentence], list[Ch
     if not delta.is_dir():
         empty = np.zeros((0, dimension), dtype=np.float32)
         return [], [], empty, empty, [], []
-    _, sentences, chunks, _ = _read_rows(delta)
-    db = open_db(delta)
-    try:
-        with _reading(delta):
-            terms = read_terms(db, "sentences"), read_terms(db, "chunks")
-    finally:
-        db.close()
+    with _database(delta) as db:
+        _, sentences, chunks, _ = _read_rows(db)
+        terms = read_terms(db, "sentences"), read_terms(db, "chunks")
     return (sentences, chunks, _read_npy(delta / "sentences.npy", len(sentences), dimension),
             _read_npy(delta / "chunks.npy", len(chunks), dimension), *terms)
 
@@ -610,7 +597,8 @@ def load_snapshot_dir(build_dir: Path, model: str | None = None, bm25: bool = Tr
     if model is not None and manifest.model != model:
         raise IndexMismatchError(f"the index was built with model {manifest.model!r} but "
                                  f"{model!r} is configured: run `qa index` to rebuild it")
-    articles, sentences, chunks, copies = _read_rows(build_dir)
+    with _database(build_dir) as db:
+        articles, sentences, chunks, copies = _read_rows(db)
     dim = manifest.dimension
     sentence_index, sentence_vectors = read_vectors(build_dir, "sentences", manifest.base_sentences, dim)
     chunk_index, chunk_vectors = read_vectors(build_dir, "chunks", manifest.base_chunks, dim)
@@ -618,13 +606,9 @@ def load_snapshot_dir(build_dir: Path, model: str | None = None, bm25: bool = Tr
         raise IndexCorruptError(f"{build_dir} does not match its manifest: run `qa index --full`")
     ids, base_rows, delta = None, None, build_dir / DELTA
     if delta.is_dir():
-        more_articles, more_sentences, more_chunks, copies = _read_rows(delta)
-        with _reading(delta):
-            db = open_db(delta)
-            try:
-                removed = read_removed(db)
-            finally:
-                db.close()
+        with _database(delta) as db:
+            more_articles, more_sentences, more_chunks, copies = _read_rows(db)
+            removed = read_removed(db)
         keep_s = np.flatnonzero([s.article_id not in removed for s in sentences])
         keep_c = np.flatnonzero([c.article_id not in removed for c in chunks])
         articles = {k: v for k, v in articles.items() if k not in removed} | more_articles
@@ -647,14 +631,10 @@ def load_snapshot_dir(build_dir: Path, model: str | None = None, bm25: bool = Tr
     return snap
 
 
-def _read_rows(db_dir: Path) -> tuple[dict[str, Article], list[Sentence], list[Chunk], dict[str, tuple[str, ...]]]:
-    db = open_db(db_dir)
-    try:
-        with _reading(db_dir / "db.sqlite"):
-            articles = read_articles(db)
-            return articles, read_sentences(db), read_chunks(db, articles), read_copy_groups(db)
-    finally:
-        db.close()
+def _read_rows(db: sqlite3.Connection) -> tuple[dict[str, Article], list[Sentence], list[Chunk],
+                                                dict[str, tuple[str, ...]]]:
+    articles = read_articles(db)
+    return articles, read_sentences(db), read_chunks(db, articles), read_copy_groups(db)
 
 
 def _read_npy(path: Path, rows: int, dimension: int) -> np.ndarray:
