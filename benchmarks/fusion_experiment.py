@@ -62,7 +62,8 @@ def signals(path: Path, embedder) -> tuple[dict[str, np.ndarray], list[list[bool
     for t in stexts:
         for term in set(terms(t)):
             df[term] = df.get(term, 0) + 1
-    limit = float(os.environ.get("DF", 0.05))  # TOPIC_SHARE in qa.retrieval * len(stexts)
+    limit = float(os.environ.get("DF", 0.05)) * len(stexts)  # TOPIC_SHARE in qa.retrieval
+    topic = frozenset(t for t, c in df.items() if c > limit)
     import re as _re
     def reduce(q):
         words = [w for w in _re.findall(r"\S+", q) if not (terms(w) and all(df.get(x, 0) > limit for x in terms(w)))]
@@ -70,7 +71,8 @@ def signals(path: Path, embedder) -> tuple[dict[str, np.ndarray], list[list[bool
     rv = embedder.encode([reduce(q.question) for q in qs])
     dr = rv @ sv.T
     kinds = [answer_type(q.question) for q in qs]
-    at = np.array([[has_answer_type(t, k, q.question) for t in stexts] for q, k in zip(qs, kinds)], dtype=np.float32)
+    at = np.array([[has_answer_type(t, k, q.question, topic) for t in stexts] for q, k in zip(qs, kinds)],
+                  dtype=np.float32)
     gold = [[contains_answer(t, q.answers) for t in stexts] for q in qs]
     return {"ds": ds, "bs": bs, "dc": dc, "bc": bc, "nb": nb, "at": at, "dr": dr,
             "ln": np.broadcast_to(np.log([max(len(t), 20) / 20 for t in stexts]) / np.log(15), ds.shape)}, gold
@@ -95,7 +97,7 @@ def main() -> None:
         "dense sentence + BM25 sentence": {"ds": 1, "bs": 0.3},
     }
     results = []
-    grid = itertools.product([0.3, 0.4, 0.5, 0.6], [0.3, 0.5], [0.2, 0.3, 0.4], [0, 0.15], [0.15, 0.2, 0.25], [0.5, 0.75, 1.0], [0, 0.05, 0.1, 0.15])
+    grid = itertools.product([0.3, 0.4, 0.5, 0.6], [0.3, 0.5], [0.2, 0.3, 0.4], [0, 0.15], [0.2, 0.3, 0.4], [0.5, 0.75, 1.0], [0, 0.05, 0.1, 0.15])
     for b, c, bc, nb, at, dr, ln in grid:
         w = {"ds": 1.0, "bs": b, "dc": c, "bc": bc, "nb": nb, "at": at, "dr": dr, "ln": ln}
         r = {n: score(*data[n], w) for n in data}

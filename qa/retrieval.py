@@ -4,8 +4,8 @@ Each candidate sentence is scored by a weighted sum of signals, chosen by measur
 ../shared/eval (benchmarks/fusion_experiment.py; numbers in the README):
 dense cosine of the sentence to the question, the same for the question without its corpus-wide
 topic words, BM25 of the sentence, dense and BM25 scores of the best chunk holding the sentence
-(passage context), whether the sentence holds the kind of answer asked for (number, date, name),
-and a small length prior. `LiveIndex` switches to a newer build as soon as it is published.
+(passage context), the dense cosine of its neighbouring sentences, whether the sentence holds the
+kind of answer asked for (number, date, name), and a small length prior. `LiveIndex` switches to a newer build as soon as it is published.
 """
 
 from __future__ import annotations
@@ -26,8 +26,13 @@ from qa.errors import QAError
 from qa.terms import answer_type, has_answer_type, terms
 
 WEIGHTS = {"dense": 1.0, "reduced": 1.0, "bm25": 0.5, "chunk_dense": 0.3, "chunk_bm25": 0.4,
-           "answer_type": 0.2, "length": 0.05}
-KNOWN_WEIGHT = 0.3  # benchmarks/abstention_experiment.py
+           "neighbour": 0.1, "answer_type": 0.4, "length": 0.15}
+# Confidence (what abstains; benchmarks/abstention_experiment.py): the sentence's relevance (the
+# higher dense cosine of the sentence or its passage) + COVERAGE_WEIGHT x the IDF-weighted share of
+# the question's terms found in the sentence or its neighbours + KNOWN_WEIGHT x the share of the
+# question's terms the corpus has at all.
+COVERAGE_WEIGHT = 0.4
+KNOWN_WEIGHT = 0.2
 # For questions asking for the latest state: the newest of the relevant candidates (fused score
 # within RELEVANT_SHARE of the best) gains up to this much, the oldest nothing.
 RECENCY_WEIGHT = 0.5
@@ -47,7 +52,9 @@ class ScoredSentence:
     end: int
     text: str
     score: float  # fused score: what ranks
-    confidence: float  # dense cosine of the sentence or its chunk + known-term share: what abstains
+    confidence: float  # relevance + question-term coverage + known-term share: what abstains
+    relevance: float  # the higher dense cosine of the sentence or of its passage
+    coverage: float  # IDF-weighted share of the question's terms in the sentence or its neighbours
 
 
 class Searchable:
@@ -80,6 +87,12 @@ class Searchable:
         self.chunk_lo[self.chunk_lo == m] = -1
         self.chunk_hi = np.full(n, -1, dtype=np.int64)
         np.maximum.at(self.chunk_hi, rows, owner)
+        # The sentences either side of each row in its article (-1: none); rows of an article are
+        # consecutive, in order.
+        ordinal = np.fromiter((s.ordinal for s in sentences), np.int64, n)
+        self.prev_row = np.where(ordinal > 0, np.arange(n) - 1, -1)
+        self.next_row = np.full(n, -1, dtype=np.int64)
+        self.next_row[:-1] = np.where(ordinal[1:] > 0, np.arange(1, n), -1)
         lengths = np.fromiter((s.end - s.start for s in sentences), np.float64, n)
         self.length_prior = (np.log(np.maximum(lengths, 20) / 20) / math.log(15)).astype(np.float32)
         day = {a.id: a.published.toordinal() if a.published else np.nan for a in snapshot.articles.values()}
@@ -93,11 +106,38 @@ class Searchable:
         return sum(t in vocab for t in query_terms) / len(query_terms) if query_terms else 0.0
 
     @cached_property
-    def topic_terms(self) -> frozenset[str]:
-        bm25 = self.snapshot.sentence_bm25
+    def _doc_freq(self) -> np.ndarray:
+        """Sentences holding each term, by BM25 vocabulary id."""
+        return np.diff(self.snapshot.sentence_bm25.scores["indptr"])
+
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency over sentences (highest for a term the index lacks)."""
+        i = self.snapshot.sentence_bm25.vocab_dict.get(term)
+        df = int(self._doc_freq[i]) if i is not None and i < len(self._doc_freq) else 0
         n = len(self.snapshot.sentences)
-        df = np.diff(bm25.scores["indptr"])
-        return frozenset(t for t, i in bm25.vocab_dict.items() if i < len(df) and df[i] > TOPIC_SHARE * n)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def coverage(self, query_terms: list[str], rows: np.ndarray) -> np.ndarray:
+        """For each row: the IDF-weighted share of the query's terms found in its sentence or in
+        the sentences either side of it in its article."""
+        unique = list(dict.fromkeys(query_terms))
+        if not unique:
+            return np.zeros(len(rows), dtype=np.float32)
+        weights = np.array([self.idf(t) for t in unique])
+        sentences, snap = self.snapshot.sentences, self.snapshot
+        out = np.empty(len(rows), dtype=np.float32)
+        for j, row in enumerate(rows):
+            article = sentences[row].article_id
+            window = set().union(*(terms(snap.sentence_text(r)) for r in (row - 1, row, row + 1)
+                                   if 0 <= r < len(sentences) and sentences[r].article_id == article))
+            out[j] = weights[[t in window for t in unique]].sum() / weights.sum()
+        return out
+
+    @cached_property
+    def topic_terms(self) -> frozenset[str]:
+        df, n = self._doc_freq, len(self.snapshot.sentences)
+        return frozenset(t for t, i in self.snapshot.sentence_bm25.vocab_dict.items()
+                         if i < len(df) and df[i] > TOPIC_SHARE * n)
 
 
 class LiveIndex:
@@ -174,21 +214,27 @@ def search(index: Searchable, embedder: Embedder, question: str, *, context: str
         return []
     scored = [sig.score(cand) for sig in signals]
     fused = sum(f for f, _ in scored) / len(signals)
-    confidence = scored[-1][1]  # with context when there is one
+    relevance = scored[-1][1]  # with context when there is one
     kind = answer_type(question)
     if kind is not None:  # the answer-type cue only reorders near the top: checked there only
         pool = np.argsort(-fused, kind="stable")[:ANSWER_TYPE_POOL]
         fused[pool] += WEIGHTS["answer_type"] * np.array(
-            [has_answer_type(snap.sentence_text(int(cand[i])), kind, question) for i in pool], dtype=np.float32)
+            [has_answer_type(snap.sentence_text(int(cand[i])), kind, question, index.topic_terms) for i in pool],
+            dtype=np.float32)
     if prefer_recent:
         fused = fused + RECENCY_WEIGHT * _recency(index.published_day[cand], fused)
     order = np.argsort(-fused, kind="stable")[:k]
+    asked = signals[-1].terms
+    coverage = index.coverage(asked, cand[order])
+    known = KNOWN_WEIGHT * index.known_share(asked)
     out = []
-    for i in order:
+    for i, cover in zip(order, coverage):
         row = int(cand[i])
         s = snap.sentences[row]
+        rel = float(relevance[i])
         out.append(ScoredSentence(row, snap.articles[s.article_id], s.ordinal, s.start, s.end,
-                                  snap.sentence_text(row), float(fused[i]), float(confidence[i])))
+                                  snap.sentence_text(row), float(fused[i]),
+                                  rel + COVERAGE_WEIGHT * float(cover) + known, rel, float(cover)))
     return out
 
 
@@ -250,7 +296,7 @@ class _Signals:
         return vectors @ self.qv, vectors @ self.rv
 
     def score(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fused score without the answer-type cue (what ranks) and confidence (what abstains)."""
+        """Fused score without the answer-type cue (what ranks) and relevance (part of what abstains)."""
         lo, hi = self.index.chunk_lo[cand], self.index.chunk_hi[cand]
         ids = _chunk_rows(lo, hi)
         chunk_dense = np.full(len(self.chunk_bm25), -1.0, dtype=np.float32)
@@ -259,9 +305,19 @@ class _Signals:
         w = WEIGHTS
         dense, reduced = self.dense_at(cand)
         fused = (w["dense"] * dense + w["reduced"] * reduced + w["bm25"] * self.bm25[cand] * self.bm25_scale
-                 + w["chunk_dense"] * dc + w["chunk_bm25"] * bc + w["length"] * self.index.length_prior[cand])
-        confidence = np.maximum(dense, dc) + KNOWN_WEIGHT * self.index.known_share(self.terms)
-        return fused, confidence
+                 + w["chunk_dense"] * dc + w["chunk_bm25"] * bc + w["neighbour"] * self.neighbour(cand)
+                 + w["length"] * self.index.length_prior[cand])
+        return fused, np.maximum(dense, dc)
+
+    def neighbour(self, rows: np.ndarray) -> np.ndarray:
+        """The higher dense cosine of the sentences either side of each row (0 with none)."""
+        sides = np.concatenate([self.index.prev_row[rows], self.index.next_row[rows]])
+        cosine = np.zeros(len(sides), dtype=np.float32)
+        present = sides >= 0
+        if present.any():
+            cosine[present] = self.dense[sides[present]] if self.dense is not None else (
+                self.index.sentence_vectors[sides[present]] @ self.qv)
+        return np.maximum(cosine[:len(rows)], cosine[len(rows):])
 
 
 def _recency(days: np.ndarray, fused: np.ndarray) -> np.ndarray:

@@ -47,7 +47,8 @@ _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|
 _YEAR_OR_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\b(January|February|March|April|May|June|July|"
                            r"August|September|October|November|December|Monday|Tuesday|Wednesday|"
                            r"Thursday|Friday|Saturday|Sunday)\b")
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+# A run of capitalized words (not the first word of a sentence): "Von Miller", "Levi's Stadium".
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’.-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w'’.-]*)*")
 
 
 _REASON_Q = re.compile(r"^\s*(why|how come|for what reason|what (is|was) the reason)\b", re.I)
@@ -67,10 +68,18 @@ def answer_type(question: str) -> str | None:
     return None
 
 
-def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:
-    """Whether `sentence` holds a number / date / name of the kind asked, not one the question has."""
+def has_answer_type(sentence: str, kind: str | None, question: str, topic: frozenset[str] = frozenset()) -> bool:
+    """Whether `sentence` holds a number / date / name of the kind asked, not one the question has.
+
+    A name counts when one of its words is neither in the question nor a `topic` term (one of the
+    corpus's most common terms): in a corpus about one game, "Super Bowl" answers no "who" question.
+    """
     if kind is None:
         return False
-    pattern = {"number": _NUMBER, "date": _YEAR_OR_DATE, "name": _NAME, "reason": _REASON}[kind]
+    if kind == "name":
+        asked = {w.lower() for w in _WORD.findall(question)}
+        return any(w.lower() not in asked and not set(terms(w)) <= topic
+                   for m in _NAME.finditer(sentence) for w in _WORD.findall(m.group(0)))
+    pattern = {"number": _NUMBER, "date": _YEAR_OR_DATE, "reason": _REASON}[kind]
     asked = question.lower()
     return any(m.group(0).lower() not in asked for m in pattern.finditer(sentence))
