@@ -40,31 +40,54 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def list_corpus(corpus_dir: Path) -> tuple[list[Path], list[ArticleError]]:
-    """Supported files under `corpus_dir` (sorted), and the skipped ones with their reason.
-    Hidden files and folders and the folder's own README.md are passed over in silence."""
+@dataclass(frozen=True, slots=True)
+class CorpusFile:
+    """A supported file of the corpus, as listed."""
+    rel: str  # path relative to the corpus folder, "/"-separated
+    path: str  # the path to open
+    size: int
+    mtime_ns: int
+
+
+def scan_corpus(corpus_dir: Path) -> tuple[list[CorpusFile], list[ArticleError]]:
+    """Supported files under `corpus_dir` with their size and modification time (sorted by
+    relative path), and the skipped ones with their reason. Hidden files and folders and the
+    folder's own README.md are passed over in silence. Plain strings and one `stat` per file:
+    an update lists every file, so this is the part of it that grows with the corpus."""
     if not corpus_dir.is_dir():
         raise ArticleError(str(corpus_dir), "the corpus folder does not exist; create it and add articles")
-    found: list[tuple[tuple[str, ...], str]] = []  # (relative path parts, path)
-    folders: list[tuple[tuple[str, ...], str]] = [((), str(corpus_dir))]
+    found: list[tuple[str, os.DirEntry]] = []
+    folders: list[tuple[str, str]] = [("", str(corpus_dir))]
     while folders:
-        parts, folder = folders.pop()
+        prefix, folder = folders.pop()
         with os.scandir(folder) as entries:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    folders.append(((*parts, entry.name), entry.path))
+                    folders.append((f"{prefix}{entry.name}/", entry.path))
                 elif entry.is_file() and entry.name != "README.md":
-                    found.append(((*parts, entry.name), entry.path))
+                    found.append((prefix + entry.name, entry))
     files, skipped = [], []
-    for parts, path in sorted(found):
-        suffix = os.path.splitext(parts[-1])[1]
-        if suffix.lower() in SUPPORTED:
-            files.append(Path(path))
-        else:
-            skipped.append(ArticleError("/".join(parts), f"unsupported file type {suffix or '(none)'!r}"))
+    found.sort(key=lambda f: f[0].split("/"))
+    for rel, entry in found:
+        suffix = os.path.splitext(entry.name)[1]
+        if suffix.lower() not in SUPPORTED:
+            skipped.append(ArticleError(rel, f"unsupported file type {suffix or '(none)'!r}"))
+            continue
+        try:
+            st = entry.stat()
+        except FileNotFoundError:
+            skipped.append(ArticleError(rel, "file disappeared before it could be read"))
+            continue
+        files.append(CorpusFile(rel, entry.path, st.st_size, st.st_mtime_ns))
     return files, skipped
+
+
+def list_corpus(corpus_dir: Path) -> tuple[list[Path], list[ArticleError]]:
+    """`scan_corpus`'s files as paths."""
+    files, skipped = scan_corpus(corpus_dir)
+    return [Path(f.path) for f in files], skipped
 
 
 def decode(data: bytes, name: str) -> str:

@@ -12,7 +12,6 @@ index stays active until the new one is complete.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.articles import Article, list_corpus, read_file
+from qa.articles import Article, read_file, scan_corpus
 from qa.chunking import Chunk, chunk_article, tiktoken_counter
 from qa.embedding import Embedder, Progress
 from qa.errors import ArticleError, IndexCorruptError, IndexMismatchError, IndexMissingError
@@ -91,9 +90,7 @@ class _Plan:
 
 def corpus_fingerprint(corpus_dir: Path) -> str:
     """Names, sizes and modification times of the corpus's readable files, hashed."""
-    files, _ = list_corpus(corpus_dir)
-    stats = [(path.relative_to(corpus_dir).as_posix(), path.stat()) for path in files]
-    return _fingerprint((rel, st.st_size, st.st_mtime_ns) for rel, st in stats)
+    return _fingerprint((f.rel, f.size, f.mtime_ns) for f in scan_corpus(corpus_dir)[0])
 
 
 def _fingerprint(files: Iterable[tuple[str, int, int]]) -> str:
@@ -200,25 +197,18 @@ def _what_changed(manifest: store.Manifest, wanted: tuple[object, ...]) -> str:
 def _scan(settings: Settings, previous: _Previous | None,
           report: BuildReport) -> tuple[list[Article], list[store.FileRecord]]:
     """Read the corpus (reusing unchanged files' articles); dedupe identical texts."""
-    paths, unsupported = list_corpus(settings.corpus_dir)
+    listed, unsupported = scan_corpus(settings.corpus_dir)
     report.skipped.extend((e.path, e.reason) for e in unsupported)
     max_bytes = int(settings.max_file_mb * 1_000_000)
     by_hash: dict[str, Article] = {}
     files: list[store.FileRecord] = []
-    prefix = len(os.path.join(settings.corpus_dir, ""))  # list_corpus's paths start with the folder's
-    for path in paths:
-        rel = str(path)[prefix:].replace(os.sep, "/")
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            report.skipped.append((rel, "file disappeared before it could be read"))
-            continue
-        old = previous.files.get(rel) if previous else None
-        if old and old.status != "skipped" and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns) \
+    for f in listed:
+        old = previous.files.get(f.rel) if previous else None
+        if old and old.status != "skipped" and (old.size, old.mtime_ns) == (f.size, f.mtime_ns) \
                 and all(a in previous.articles for a in old.article_ids):
             results: list[Article | ArticleError] = [previous.articles[a] for a in old.article_ids]
         else:
-            results = read_file(path, settings.corpus_dir, max_bytes)
+            results = read_file(Path(f.path), settings.corpus_dir, max_bytes)
         ids, reasons, status = [], [], "indexed"
         for item in results:
             if isinstance(item, ArticleError):
@@ -232,7 +222,7 @@ def _scan(settings: Settings, previous: _Previous | None,
                 ids.append(item.id)
         if not ids:
             status = "skipped"
-        files.append(store.FileRecord(rel, st.st_size, st.st_mtime_ns, status, "; ".join(reasons), ids))
+        files.append(store.FileRecord(f.rel, f.size, f.mtime_ns, status, "; ".join(reasons), ids))
     return list(by_hash.values()), files
 
 
@@ -289,15 +279,7 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
     sentence_terms = _terms(sentence_src, rows.sentence_terms if rows else None,
                             [text_of[x.article_id][x.start:x.end] for x in sentences])
     chunk_terms = _terms(chunk_src, rows.chunk_terms if rows else None, [c.text for c in chunks])
-    old_shingles = previous.catalog.shingles if previous else {}
-    signatures = {a.id: old_shingles[a.id] if a.id in old_shingles and reusable[a.id].content_hash == a.content_hash
-                  else syndication.shingles(a.text) for a in articles}
-    known = None  # regroup only the articles added, changed or removed since the previous build
-    if previous is not None:
-        current = {a.id: a.content_hash for a in articles}
-        touched = {i for i, h in current.items() if i not in reusable or reusable[i].content_hash != h}
-        known = (list(set(previous.catalog.copies.values())), touched | (reusable.keys() - current.keys()))
-    groups = syndication.copy_groups(signatures, order=_cited_first({a.id: a for a in articles}), known=known)
+    groups, signatures = _group_copies(articles, previous, plan)
 
     with store.writing(settings.index_dir):
         tmp = store.new_build_dir(settings.index_dir)
@@ -319,6 +301,7 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
             db = store.create_db(tmp)
             store.insert_rows(db, articles, sentences, chunks, files, sentence_terms, chunk_terms, signatures, groups)
             db.close()
+            store.write_postings(tmp, syndication.Postings.of({a.id: signatures[a.id] for a in articles}))
             kind = store.write_vectors(tmp, "sentences", sentence_vectors, exact_limit=settings.exact_limit)
             store.write_vectors(tmp, "chunks", chunk_vectors, exact_limit=settings.exact_limit)
             store.write_bm25(tmp, "sentences", sentence_terms)
@@ -339,6 +322,31 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
     report.copy_groups = len(groups)
     report.delta = plan.delta
     return build_id
+
+
+def _group_copies(articles: list[Article], previous: _Previous | None,
+                  plan: _Plan) -> tuple[list[list[str]], dict[str, np.ndarray]]:
+    """Every group of syndicated copies, and the shingles of (at least) the articles written.
+
+    Only the articles added, changed or removed since the previous build are regrouped, with the
+    members of the groups they touch. A delta build reads the stored shingles of those and of the
+    delta's articles only; the base's other articles are found through its postings."""
+    by_id = {a.id: a for a in articles}
+    order = _cited_first(by_id)
+    if previous is None:
+        signatures = {a.id: syndication.shingles(a.text) for a in articles}
+        return syndication.copy_groups(signatures, order=order), signatures
+    old = previous.articles
+    touched = {i for i, a in by_id.items() if i not in old or old[i].content_hash != a.content_hash}
+    touched |= old.keys() - by_id.keys()
+    earlier = list(set(previous.catalog.copies.values()))
+    base = store.read_postings(previous.build_dir, plan.removed) if plan.delta else None
+    wanted = set(by_id) if base is None else (
+        ({a.id for a in plan.write} | syndication.affected(earlier, touched)) & by_id.keys())
+    stored = store.read_signatures(previous.build_dir, None if base is None else wanted - touched)
+    signatures = {i: stored[i] if i in stored and i not in touched else syndication.shingles(by_id[i].text)
+                  for i in wanted}
+    return syndication.copy_groups(signatures, order=order, known=(earlier, touched), base=base), signatures
 
 
 def _cited_first(articles: dict[str, Article]) -> Callable[[str], tuple[object, ...]]:

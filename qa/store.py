@@ -34,6 +34,7 @@ from qa.chunking import Chunk
 from qa.errors import (BuildLockedError, IndexCorruptError, IndexMismatchError, IndexMissingError,
                        IndexWriteError)
 from qa.sentences import Sentence
+from qa.syndication import Postings
 
 FORMAT_VERSION = 4
 # Above the exact limit: an inverted file of 8-bit quantized vectors finds candidates, which are
@@ -426,9 +427,17 @@ def read_articles(db: sqlite3.Connection) -> dict[str, Article]:
     return {r[0]: Article(r[0], r[1], date.fromisoformat(r[2]) if r[2] else None, *r[3:]) for r in rows}
 
 
-def read_shingles(db: sqlite3.Connection) -> dict[str, np.ndarray]:
-    return {r[0]: np.frombuffer(r[1], dtype="<u4").astype(np.uint32)
-            for r in db.execute("SELECT id, shingles FROM articles")}
+def read_shingles(db: sqlite3.Connection, ids: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """Stored shingle hashes of every article, or of the given ones."""
+    if ids is None:
+        rows = db.execute("SELECT id, shingles FROM articles").fetchall()
+    else:
+        wanted, rows = list(ids), []
+        for i in range(0, len(wanted), 500):
+            part = wanted[i:i + 500]
+            rows += db.execute(f"SELECT id, shingles FROM articles WHERE id IN ({','.join('?' * len(part))})",  # noqa: S608
+                               part).fetchall()
+    return {r[0]: np.frombuffer(r[1], dtype="<u4").astype(np.uint32) for r in rows}
 
 
 def read_copy_groups(db: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
@@ -505,7 +514,7 @@ class Snapshot:
 
 DELTA = "delta"
 BASE_FILES = ("db.sqlite", "sentences.faiss", "sentences.npy", "chunks.faiss", "chunks.npy",
-              "bm25-sentences", "bm25-chunks")
+              "bm25-sentences", "bm25-chunks", "shingle-hashes.npy", "shingle-owners.npy")
 
 
 @contextmanager
@@ -523,10 +532,9 @@ def _database(db_dir: Path) -> Iterator[sqlite3.Connection]:
 
 @dataclass
 class Catalog:
-    """What a build holds, without its vectors: what an update needs to know."""
+    """What a build holds, without its vectors and shingles: what an update needs to know."""
     articles: dict[str, Article]  # merged, as in Snapshot
     files: dict[str, FileRecord]
-    shingles: dict[str, np.ndarray]
     copies: dict[str, tuple[str, ...]]
     base_ids: set[str]  # articles in the base files, replaced or not
     removed: set[str]  # base articles replaced by the delta or removed
@@ -537,7 +545,7 @@ class Catalog:
 def read_catalog(build_dir: Path) -> Catalog:
     delta = (build_dir / DELTA).is_dir()
     with _database(build_dir) as db:
-        articles, shingles, copies = read_articles(db), read_shingles(db), read_copy_groups(db)
+        articles, copies = read_articles(db), read_copy_groups(db)
         counts = db.execute("SELECT id, n_sentences, n_chunks FROM articles").fetchall()
         files = {} if delta else read_files(db)  # a delta holds the current list
     base_sentences, base_chunks = {i: s for i, s, _ in counts}, {i: c for i, _, c in counts}
@@ -546,8 +554,58 @@ def read_catalog(build_dir: Path) -> Catalog:
         with _database(build_dir / DELTA) as db:
             removed, files, copies = read_removed(db), read_files(db), read_copy_groups(db)
             articles = {k: v for k, v in articles.items() if k not in removed} | read_articles(db)
-            shingles = {k: v for k, v in shingles.items() if k not in removed} | read_shingles(db)
-    return Catalog(articles, files, shingles, copies, base_ids, removed, base_sentences, base_chunks)
+    return Catalog(articles, files, copies, base_ids, removed, base_sentences, base_chunks)
+
+
+def read_signatures(build_dir: Path, ids: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """The stored shingles of the build's current articles (base and delta), or of the given ones."""
+    wanted = None if ids is None else set(ids)
+    delta = build_dir / DELTA
+    found: dict[str, np.ndarray] = {}
+    if delta.is_dir():
+        with _database(delta) as db:
+            removed = read_removed(db)
+            found = read_shingles(db, wanted)
+    else:
+        removed = set()
+    with _database(build_dir) as db:
+        base = read_shingles(db, None if wanted is None else wanted - found.keys())
+    return {k: v for k, v in base.items() if k not in removed} | found
+
+
+def write_postings(build_dir: Path, postings: Postings) -> None:
+    """The base's shingle postings; `postings.ids` must be in the order the articles were inserted."""
+    np.save(build_dir / "shingle-hashes.npy", postings.hashes.astype("<u4"))
+    np.save(build_dir / "shingle-owners.npy", postings.owners.astype("<i4"))
+
+
+def read_postings(build_dir: Path, gone: Iterable[str] = ()) -> Postings | None:
+    """The base's shingle postings, read on demand (None for a base written without them);
+    `gone`: base articles no longer current. Only the articles found are read from the database."""
+    if not (build_dir / "shingle-owners.npy").exists():
+        return None
+    try:
+        hashes = np.load(build_dir / "shingle-hashes.npy", mmap_mode="r")
+        owners = np.load(build_dir / "shingle-owners.npy", mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"{build_dir} has damaged shingle postings ({exc}): run `qa index --full`") from exc
+    if len(hashes) != len(owners):
+        raise IndexCorruptError(f"{build_dir} has damaged shingle postings: run `qa index --full`")
+
+    def resolve(positions: np.ndarray) -> tuple[list[str], np.ndarray]:
+        rowids = (positions + 1).tolist()  # articles were inserted in postings order: rowid 1, 2, ...
+        found: dict[int, tuple[str, int]] = {}
+        with _database(build_dir) as db:
+            for i in range(0, len(rowids), 500):
+                part = rowids[i:i + 500]
+                found |= {r[0]: (r[1], (r[2] or 0) // 4) for r in db.execute(
+                    f"SELECT rowid, id, length(shingles) FROM articles WHERE rowid IN ({','.join('?' * len(part))})",  # noqa: S608
+                    part)}
+        if len(found) != len(rowids):
+            raise IndexCorruptError(f"{build_dir} has shingle postings of unknown articles: run `qa index --full`")
+        return [found[r][0] for r in rowids], np.array([found[r][1] for r in rowids], dtype=np.int64)
+
+    return Postings(hashes, owners, resolve, frozenset(gone))
 
 
 def read_delta(build_dir: Path, dimension: int) -> tuple[list[Sentence], list[Chunk], np.ndarray, np.ndarray,

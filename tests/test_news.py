@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from qa.disagreement import asked_units, differ, figures
 from qa.evaluation import evaluate_news
 from qa.indexing import build_index
 from qa.settings import Settings
-from qa.syndication import copy_groups, shingles
+from qa.syndication import Postings, affected, copy_groups, shingles
 from tests.conftest import DATA
 
 NEWS = DATA / "news"
@@ -52,6 +52,79 @@ def test_regrouping_only_what_changed_gives_the_groups_of_a_full_grouping():
     other = next(a for a in articles if a.location in COPIES - {WIRE})
     changed = {**signatures, other.id: shingles("An entirely different story about harvests and rain.")}
     assert copy_groups(changed, known=(full, {other.id})) == copy_groups(changed) != full
+
+
+def test_regrouping_from_stored_postings_gives_the_groups_of_a_full_grouping():
+    """An update holds in memory only the articles it touched and their groups' members; the
+    others are found through the previous build's postings."""
+    articles = _articles()
+    signatures = {a.id: shingles(a.text) for a in articles}
+    wire = {a.id for a in articles if a.location == WIRE}
+    other = next(a for a in articles if a.location in COPIES - {WIRE})
+    cases = []  # (earlier signatures, current signatures, touched)
+    for added in ({a.id for a in articles if a.location in COPIES - {WIRE}}, wire,
+                  {a.id for a in articles if "exports" in a.location}):
+        cases.append(({i: s for i, s in signatures.items() if i not in added}, signatures, added))
+    lone = {**signatures, "lone": shingles("Quux blorf wibble zorp: words no other article shares.")}
+    cases.append((signatures, lone, {"lone"}))  # an article sharing nothing: the earlier groups stay
+    cases.append((signatures, {i: s for i, s in signatures.items() if i not in wire}, wire))  # removed
+    changed = {**signatures, other.id: shingles("An entirely different story about harvests and rain.")}
+    cases.append((signatures, changed, {other.id}))
+    for earlier, current, touched in cases:
+        before = copy_groups(earlier)
+        memory = {i: current[i] for i in affected(before, touched) & current.keys()}
+        regrouped = copy_groups(memory, known=(before, touched), base=Postings.of(earlier))
+        assert regrouped == copy_groups(current)
+    # The copy removed by an earlier update is still in the stored postings; `gone` passes it over
+    # when another copy changes and the third is regrouped.
+    without = {i: s for i, s in signatures.items() if i not in wire}
+    now = {**without, other.id: changed[other.id]}
+    before = copy_groups(without)
+    memory = {i: now[i] for i in affected(before, {other.id}) & now.keys()}
+    stored = Postings.of(signatures)
+    assert copy_groups(memory, known=(before, {other.id}), base=stored) != copy_groups(now)
+    gone = replace(stored, gone=frozenset(wire))
+    assert copy_groups(memory, known=(before, {other.id}), base=gone) == copy_groups(now) == []
+
+
+def test_updates_group_copies_as_a_whole_build_does(tmp_path, fake):
+    """Copies arriving, changing and leaving one update at a time (delta builds, grouped through
+    the base's stored postings) end up grouped as a whole build of the same folder groups them."""
+    from qa import store
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(NEWS, corpus)
+    held = {name: (corpus / name.split("#")[0]).read_bytes() for name in COPIES - {WIRE}}
+    for name in held:
+        (corpus / name.split("#")[0]).unlink()
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings, fake)
+    base = store.current_build_dir(settings.index_dir)
+    assert (base / "shingle-owners.npy").exists()
+
+    def groups(index_dir):
+        snap = store.load_snapshot(index_dir)
+        return sorted(sorted(snap.articles[i].location for i in g) for g in set(snap.copies.values()))
+
+    def whole():
+        other = tmp_path / f"whole-{len(list(tmp_path.iterdir()))}"
+        build_index(replace(settings, index_dir=other), fake, full=True)
+        return groups(other)
+
+    expected = sorted(COPIES)
+    for name, data in held.items():  # the two other copies arrive
+        (corpus / name.split("#")[0]).write_bytes(data)
+        assert build_index(settings, fake).delta
+        assert groups(settings.index_dir) == whole()
+    assert groups(settings.index_dir) == [expected]
+    (corpus / WIRE).unlink()  # the copy that came first leaves
+    assert build_index(settings, fake).delta
+    assert groups(settings.index_dir) == whole() == [sorted(COPIES - {WIRE})]
+    courier = corpus / "2024-11-04-daily-courier-spy-agency.html"  # one becomes another story
+    courier.write_text("<html><body><article><h1>Harvest</h1><p>Rain came early to the valley this "
+                       "year, and farmers said the harvest would be late.</p></article></body></html>")
+    assert build_index(settings, fake).delta
+    assert groups(settings.index_dir) == whole() == []
 
 
 def test_shingles_ignore_case_and_punctuation_and_are_stable():
