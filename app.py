@@ -113,7 +113,7 @@ def build_demo(engine: Engine) -> gr.Blocks:
                         sources = gr.HTML(sources_html(None, {}), render=False, elem_id="qa-sources")
                         n = gr.Slider(1, 5, value=settings.max_sentences, step=1, label="Sentences in an answer",
                                       render=False)
-                        strict = gr.Slider(0.4, 1.0, value=settings.min_confidence or DEFAULT_MIN_CONFIDENCE,
+                        strict = gr.Slider(0.0, 1.0, value=settings.min_confidence or DEFAULT_MIN_CONFIDENCE,
                                            step=0.01, label="Strictness of \"not found\" (higher declines more)",
                                            render=False)
                         since = gr.Textbox(label="From date (YYYY-MM-DD)", placeholder="any", render=False)

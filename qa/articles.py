@@ -69,9 +69,10 @@ def scan_corpus(corpus_dir: Path) -> tuple[list[CorpusFile], list[ArticleError]]
                 elif entry.is_file() and entry.name != "README.md":
                     found.append((prefix + entry.name, entry))
     files, skipped = [], []
-    found.sort(key=lambda f: f[0].split("/"))
+    found.sort(key=lambda f: f[0].replace("/", "\0"))  # folder by folder, as the paths' parts sort
     for rel, entry in found:
-        suffix = os.path.splitext(entry.name)[1]
+        stem, dot, ext = entry.name.rpartition(".")
+        suffix = dot + ext if stem.strip(".") else ""
         if suffix.lower() not in SUPPORTED:
             skipped.append(ArticleError(rel, f"unsupported file type {suffix or '(none)'!r}"))
             continue

@@ -204,8 +204,8 @@ def _scan(settings: Settings, previous: _Previous | None,
     files: list[store.FileRecord] = []
     for f in listed:
         old = previous.files.get(f.rel) if previous else None
-        if old and old.status != "skipped" and (old.size, old.mtime_ns) == (f.size, f.mtime_ns) \
-                and all(a in previous.articles for a in old.article_ids):
+        if old and old.status != "skipped" and old.size == f.size and old.mtime_ns == f.mtime_ns \
+                and all(map(previous.articles.__contains__, old.article_ids)):
             results: list[Article | ArticleError] = [previous.articles[a] for a in old.article_ids]
         else:
             results = read_file(Path(f.path), settings.corpus_dir, max_bytes)

@@ -23,16 +23,16 @@ from qa import store
 from qa.articles import Article
 from qa.embedding import Embedder
 from qa.errors import QAError
-from qa.terms import answer_type, has_answer_type, terms
+from qa.terms import answer_type, has_answer_type, names, terms
 
 WEIGHTS = {"dense": 1.0, "reduced": 1.0, "bm25": 0.5, "chunk_dense": 0.3, "chunk_bm25": 0.4,
            "neighbour": 0.1, "answer_type": 0.4, "length": 0.15}
 # Confidence (what abstains; benchmarks/abstention_experiment.py): the sentence's relevance (the
 # higher dense cosine of the sentence or its passage) + COVERAGE_WEIGHT x the IDF-weighted share of
-# the question's terms found in the sentence or its neighbours + KNOWN_WEIGHT x the share of the
-# question's terms the corpus has at all.
+# the question's terms found in the sentence or its neighbours - UNKNOWN_NAME_WEIGHT x the share of
+# the names in the question (capitalized words) that the corpus never mentions.
 COVERAGE_WEIGHT = 0.4
-KNOWN_WEIGHT = 0.2
+UNKNOWN_NAME_WEIGHT = 0.5
 # For questions asking for the latest state: the newest of the relevant candidates (fused score
 # within RELEVANT_SHARE of the best) gains up to this much, the oldest nothing.
 RECENCY_WEIGHT = 0.5
@@ -52,7 +52,7 @@ class ScoredSentence:
     end: int
     text: str
     score: float  # fused score: what ranks
-    confidence: float  # relevance + question-term coverage + known-term share: what abstains
+    confidence: float  # relevance + question-term coverage - unknown names: what abstains
     relevance: float  # the higher dense cosine of the sentence or of its passage
     coverage: float  # IDF-weighted share of the question's terms in the sentence or its neighbours
 
@@ -104,6 +104,11 @@ class Searchable:
         """Share of the query's terms that occur anywhere in the index (0 for an empty query)."""
         vocab = self.snapshot.sentence_bm25.vocab_dict
         return sum(t in vocab for t in query_terms) / len(query_terms) if query_terms else 0.0
+
+    def unknown_names(self, query: str) -> float:
+        """Share of the names in the query that occur nowhere in the index (0 without names)."""
+        found = names(query)
+        return 1.0 - self.known_share(found) if found else 0.0
 
     @cached_property
     def _doc_freq(self) -> np.ndarray:
@@ -226,7 +231,7 @@ def search(index: Searchable, embedder: Embedder, question: str, *, context: str
     order = np.argsort(-fused, kind="stable")[:k]
     asked = signals[-1].terms
     coverage = index.coverage(asked, cand[order])
-    known = KNOWN_WEIGHT * index.known_share(asked)
+    unknown = UNKNOWN_NAME_WEIGHT * index.unknown_names(queries[-1])
     out = []
     for i, cover in zip(order, coverage):
         row = int(cand[i])
@@ -234,7 +239,7 @@ def search(index: Searchable, embedder: Embedder, question: str, *, context: str
         rel = float(relevance[i])
         out.append(ScoredSentence(row, snap.articles[s.article_id], s.ordinal, s.start, s.end,
                                   snap.sentence_text(row), float(fused[i]),
-                                  rel + COVERAGE_WEIGHT * float(cover) + known, rel, float(cover)))
+                                  rel + COVERAGE_WEIGHT * float(cover) - unknown, rel, float(cover)))
     return out
 
 

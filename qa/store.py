@@ -411,7 +411,7 @@ def insert_rows(db: sqlite3.Connection, articles: list[Article], sentences: list
     db.commit()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileRecord:
     path: str  # relative to the corpus folder
     size: int
@@ -424,7 +424,10 @@ class FileRecord:
 def read_articles(db: sqlite3.Connection) -> dict[str, Article]:
     rows = db.execute("SELECT id, title, published, source, author, location, url, text, content_hash "
                       "FROM articles ORDER BY rowid").fetchall()
-    return {r[0]: Article(r[0], r[1], date.fromisoformat(r[2]) if r[2] else None, *r[3:]) for r in rows}
+    days: dict[str | None, date | None] = {None: None, "": None}  # many articles share a day
+    for day in {r[2] for r in rows} - days.keys():
+        days[day] = date.fromisoformat(day)
+    return {r[0]: Article(r[0], r[1], days[r[2]], *r[3:]) for r in rows}
 
 
 def read_shingles(db: sqlite3.Connection, ids: Iterable[str] | None = None) -> dict[str, np.ndarray]:

@@ -56,6 +56,14 @@ _REASON = re.compile(r"\b(because|due to|since|as a result|so that|in order to|i
                      r"the reason|owing to|thanks to|that is why)\b", re.I)
 
 
+_CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’.-]*")
+
+
+def names(text: str) -> list[str]:
+    """Terms of the capitalized words that do not start the text or a sentence: the names in it."""
+    return [t for m in _CAPITALIZED.finditer(text.strip()) for t in terms(m.group(0))]
+
+
 def answer_type(question: str) -> str | None:
     if _REASON_Q.search(question):
         return "reason"
