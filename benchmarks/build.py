@@ -1,6 +1,8 @@
 """Build benchmark: pipeline throughput vs a bare model.encode, one-article updates, peak memory.
 
     python benchmarks/build.py [--sizes 1000 5000] [--out benchmarks/results/build.md]
+    python benchmarks/build.py --updates --sizes 1000 5000 100000   (one-article updates only, on the
+        indexes built earlier, here or by benchmarks/archive.py; -> benchmarks/results/updates.md)
 
 Corpora are generated: sentences of the SQuAD paragraphs in ../shared/eval plus the project's own
 test articles, sampled (fixed seed) into articles of 6-14 sentences in 2-4 paragraphs, each with
@@ -128,14 +130,36 @@ def cli_add_one(n: int) -> float:
     return sorted(times)[1]
 
 
+def updates(sizes: list[int], out: Path) -> None:
+    """One-article updates of existing indexes of several sizes (each index as built earlier)."""
+    lines = [f"# One-article updates\n\nMachine: {platform.processor() or platform.machine()}, "
+             f"{os.cpu_count()} cores, Python {platform.python_version()}; {time.strftime('%Y-%m-%d')}. "
+             "`python benchmarks/build.py --updates`: three new articles, one update each, on the index "
+             "built earlier (in process: model and ONNX session already loaded; CLI: `qa index` in a "
+             "new process).\n",
+             "| articles | in process s, median (runs) | `qa index` CLI s, median of 3 |", "|---|---|---|"]
+    for n in sizes:
+        add = run_phase("add-one", n)
+        cli = cli_add_one(n)
+        runs = " / ".join(f"{t:.2f}" for t in add["runs"])
+        lines.append(f"| {n} | {add['seconds']:.2f} ({runs}) | {cli:.2f} |")
+        print(lines[-1], flush=True)
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--phase")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "build.md")
+    parser.add_argument("--updates", action="store_true", help="measure one-article updates only")
     args = parser.parse_args()
     if args.phase:
         print(json.dumps(phase(args.phase, args.sizes[0])))
+        return
+    if args.updates:
+        updates(args.sizes, ROOT / "benchmarks" / "results" / "updates.md")
         return
     from qa.embedding import use_bf16
 

@@ -205,10 +205,14 @@ def _scan(settings: Settings, previous: _Previous | None,
     for f in listed:
         old = previous.files.get(f.rel) if previous else None
         if old and old.status != "skipped" and old.size == f.size and old.mtime_ns == f.mtime_ns \
-                and all(map(previous.articles.__contains__, old.article_ids)):
-            results: list[Article | ArticleError] = [previous.articles[a] for a in old.article_ids]
-        else:
-            results = read_file(Path(f.path), settings.corpus_dir, max_bytes)
+                and all(map(previous.articles.__contains__, old.article_ids)):  # unchanged: not read again
+            for a in map(previous.articles.__getitem__, old.article_ids):
+                first = by_hash.setdefault(a.content_hash, a)
+                if first.id != a.id:
+                    report.duplicates.append((a.location, first.location))
+            files.append(old)
+            continue
+        results = read_file(Path(f.path), settings.corpus_dir, max_bytes)
         ids, reasons, status = [], [], "indexed"
         for item in results:
             if isinstance(item, ArticleError):

@@ -421,13 +421,18 @@ class FileRecord:
     article_ids: list[str]
 
 
-def read_articles(db: sqlite3.Connection) -> dict[str, Article]:
-    rows = db.execute("SELECT id, title, published, source, author, location, url, text, content_hash "
-                      "FROM articles ORDER BY rowid").fetchall()
+def read_articles(db: sqlite3.Connection, counts: tuple[dict[str, int], dict[str, int]] | None = None,
+                  ) -> dict[str, Article]:
+    """Every article; `counts`: two dicts to fill with each article's sentence and chunk rows."""
+    rows = db.execute("SELECT id, title, published, source, author, location, url, text, content_hash, "
+                      "n_sentences, n_chunks FROM articles ORDER BY rowid").fetchall()
     days: dict[str | None, date | None] = {None: None, "": None}  # many articles share a day
     for day in {r[2] for r in rows} - days.keys():
         days[day] = date.fromisoformat(day)
-    return {r[0]: Article(r[0], r[1], days[r[2]], *r[3:]) for r in rows}
+    if counts is not None:
+        counts[0].update((r[0], r[9]) for r in rows)
+        counts[1].update((r[0], r[10]) for r in rows)
+    return {r[0]: Article(r[0], r[1], days[r[2]], *r[3:9]) for r in rows}
 
 
 def read_shingles(db: sqlite3.Connection, ids: Iterable[str] | None = None) -> dict[str, np.ndarray]:
@@ -477,7 +482,8 @@ def read_terms(db: sqlite3.Connection, table: str) -> list[str] | None:
 
 def read_files(db: sqlite3.Connection) -> dict[str, FileRecord]:
     rows = db.execute("SELECT path, size, mtime_ns, status, reason, article_ids FROM files")
-    return {r[0]: FileRecord(*r[:5], r[5].split()) for r in rows}  # ids are hex: no spaces
+    return {path: FileRecord(path, size, mtime, status, reason, ids.split())  # ids are hex: no spaces
+            for path, size, mtime, status, reason, ids in rows}
 
 
 @dataclass
@@ -548,10 +554,10 @@ class Catalog:
 def read_catalog(build_dir: Path) -> Catalog:
     delta = (build_dir / DELTA).is_dir()
     with _database(build_dir) as db:
-        articles, copies = read_articles(db), read_copy_groups(db)
-        counts = db.execute("SELECT id, n_sentences, n_chunks FROM articles").fetchall()
+        base_sentences: dict[str, int] = {}
+        base_chunks: dict[str, int] = {}
+        articles, copies = read_articles(db, (base_sentences, base_chunks)), read_copy_groups(db)
         files = {} if delta else read_files(db)  # a delta holds the current list
-    base_sentences, base_chunks = {i: s for i, s, _ in counts}, {i: c for i, _, c in counts}
     base_ids, removed = set(articles), set()
     if delta:
         with _database(build_dir / DELTA) as db:
