@@ -127,6 +127,32 @@ def test_updates_group_copies_as_a_whole_build_does(tmp_path, fake):
     assert groups(settings.index_dir) == whole() == []
 
 
+def test_an_update_of_a_base_without_postings_reads_every_signature(tmp_path, fake):
+    """A base written before shingle postings were stored: updates still group copies (from
+    every stored signature), and the next whole base stores postings."""
+    import json
+
+    from qa import store
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(NEWS, corpus)
+    courier = corpus / "2024-11-04-daily-courier-spy-agency.html"
+    data = courier.read_bytes()
+    courier.unlink()
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings, fake)
+    base = store.current_build_dir(settings.index_dir)
+    manifest = json.loads((base / "manifest.json").read_text())
+    for name in ("shingle-hashes.npy", "shingle-owners.npy"):
+        (base / name).unlink()
+        del manifest["base_files"][name]
+    (base / "manifest.json").write_text(json.dumps(manifest))
+    courier.write_bytes(data)
+    assert build_index(settings, fake).delta
+    snap = store.load_snapshot(settings.index_dir)
+    assert sorted(sorted(snap.articles[i].location for i in g) for g in set(snap.copies.values())) == [sorted(COPIES)]
+
+
 def test_shingles_ignore_case_and_punctuation_and_are_stable():
     a = shingles("The Pentagon said on Tuesday that about 8,000 soldiers had moved.")
     assert a.tolist() == shingles("THE PENTAGON SAID, ON TUESDAY, THAT ABOUT 8,000 SOLDIERS HAD MOVED!").tolist()
