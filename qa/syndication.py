@@ -135,7 +135,9 @@ def copy_groups(signatures: dict[str, np.ndarray], order: Callable[[str], object
         if count >= MIN_CONTAINMENT * min(sizes[a], sizes[b]):
             parent[root(a)] = root(b)
     if kept:  # earlier groups stay whole (members outside `ids` are added to it)
-        position = {article_id: i for i, article_id in enumerate(ids)}
+        position: dict[str, int] = {}
+        for i, article_id in enumerate(ids):  # the first: an id can also be among passed-over holders
+            position.setdefault(article_id, i)
         for group in kept:
             members = [position.setdefault(a, len(position)) for a in group]
             ids += [a for a in group if position[a] >= len(ids)]

@@ -75,6 +75,13 @@ def test_regrouping_from_stored_postings_gives_the_groups_of_a_full_grouping():
         memory = {i: current[i] for i in affected(before, touched) & current.keys()}
         regrouped = copy_groups(memory, known=(before, touched), base=Postings.of(earlier))
         assert regrouped == copy_groups(current)
+    # Copies held in memory (a delta's articles) and in the stored postings at once, found there
+    # through a new copy of theirs: the story is one group, each copy in it once.
+    wire_text = next(a.text for a in articles if a.location == WIRE)
+    fourth = {**signatures, "fourth": shingles("Another outlet's headline. " + wire_text)}
+    memory = {i: fourth[i] for i in {a.id for a in articles if a.location in COPIES} | {"fourth"}}
+    regrouped = copy_groups(memory, known=(copy_groups(signatures), {"fourth"}), base=Postings.of(signatures))
+    assert regrouped == copy_groups(fourth) and len(regrouped) == 1 and len(regrouped[0]) == 4
     # The copy removed by an earlier update is still in the stored postings; `gone` passes it over
     # when another copy changes and the third is regrouped.
     without = {i: s for i, s in signatures.items() if i not in wire}
