@@ -221,16 +221,28 @@ def is_exact(index) -> bool:  # noqa: ANN001 - faiss.Index
 
 
 def write_bm25(build_dir: Path, name: str, documents: list[str]) -> None:
-    bm25_index(name, documents).save(str(build_dir / f"bm25-{name}"), show_progress=False)
+    """The BM25 index of the rows, and beside it each term's raw counts and each row's length, so
+    that a reader can merge a delta's rows into it without tokenizing the base again."""
+    counts = bm25_counts(documents)
+    path = build_dir / f"bm25-{name}"
+    bm25_from_counts(name, counts).save(str(path), show_progress=False)
+    np.save(path / "tf.npy", counts.tf.astype(np.int32))
+    np.save(path / "lengths.npy", counts.lengths.astype(np.int32))
 
 
-def bm25_index(name: str, documents: list[str]):  # noqa: ANN201 - bm25s.BM25
-    """A BM25 index (bm25s, Lucene variant) over documents of space-separated terms; an empty
-    document gets a placeholder term. The score matrix is computed here, vectorized, as bm25s's own
-    `index` would compute it (tests compare the two), several times faster on large corpora."""
-    import bm25s
+@dataclass(frozen=True)
+class TermCounts:
+    """Documents as BM25 sees them: for each (term, document) pair, sorted by term then document,
+    how often the term occurs in it; and each document's length in terms."""
+    vocab: dict[str, int]  # term -> id
+    term: np.ndarray
+    doc: np.ndarray
+    tf: np.ndarray
+    lengths: np.ndarray
 
-    k1, b = BM25_PARAMS[name]
+
+def bm25_counts(documents: list[str]) -> TermCounts:
+    """Counts of documents of space-separated terms; an empty document gets a placeholder term."""
     docs = [d or "\0" for d in documents] or ["\0"]
     tokens = " ".join(docs).split(" ")
     vocab = {t: i for i, t in enumerate(dict.fromkeys(tokens))}  # in order of first use
@@ -239,7 +251,23 @@ def bm25_index(name: str, documents: list[str]):  # noqa: ANN201 - bm25s.BM25
     lengths = np.fromiter(map(len, (d.split(" ") for d in docs)), dtype=np.int64, count=len(docs))
     n = len(docs)
     keys, tf = np.unique(ids * n + np.repeat(np.arange(n), lengths), return_counts=True)  # by term, then doc
-    term, doc = keys // n, keys % n
+    return TermCounts(vocab, keys // n, keys % n, tf, lengths)
+
+
+def bm25_index(name: str, documents: list[str]):  # noqa: ANN201 - bm25s.BM25
+    """A BM25 index (bm25s, Lucene variant) over documents of space-separated terms."""
+    return bm25_from_counts(name, bm25_counts(documents))
+
+
+def bm25_from_counts(name: str, counts: TermCounts):  # noqa: ANN201 - bm25s.BM25
+    """The BM25 index of counted documents. The score matrix is computed here, vectorized, as
+    bm25s's own `index` would compute it (tests compare the two), several times faster on large
+    corpora."""
+    import bm25s
+
+    k1, b = BM25_PARAMS[name]
+    term, doc, tf, lengths, vocab = counts.term, counts.doc, counts.tf, counts.lengths, dict(counts.vocab)
+    n = len(lengths)
     df = np.bincount(term, minlength=len(vocab))
     idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
     tfc = tf / (tf + k1 * (1 - b + b * lengths[doc] / lengths.mean()))  # bm25s leaves out (k1 + 1)
@@ -251,6 +279,47 @@ def bm25_index(name: str, documents: list[str]):  # noqa: ANN201 - bm25s.BM25
     retriever.unique_token_ids_set = set(vocab.values())
     retriever.nonoccurrence_array = None  # the Lucene variant has none
     return retriever
+
+
+def merged_bm25(build_dir: Path, name: str, keep: np.ndarray, documents: list[str]):  # noqa: ANN201
+    """The BM25 index of a base's rows still current (`keep`, ascending) followed by a delta's
+    `documents`, from the base's stored counts: the same index as `bm25_index` over all those
+    rows' terms. None for a base stored without counts."""
+    path = build_dir / f"bm25-{name}"
+    if not (path / "tf.npy").exists():
+        return None
+    base = read_bm25(build_dir, name)
+    try:
+        tf, lengths = np.load(path / "tf.npy"), np.load(path / "lengths.npy")
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"{path} is damaged ({exc}): run `qa index --full` to rebuild") from exc
+    indptr, indices = base.scores["indptr"], base.scores["indices"]
+    if len(tf) != len(indices) or len(lengths) != base.scores["num_docs"]:
+        raise IndexCorruptError(f"{path} is damaged: run `qa index --full` to rebuild")
+    terms = [t for t, _ in sorted(base.vocab_dict.items(), key=lambda x: x[1]) if t != ""][:len(indptr) - 1]
+    row = np.full(len(lengths), -1, dtype=np.int64)
+    row[keep] = np.arange(len(keep))
+    doc = row[indices]
+    kept = doc >= 0
+    term = np.repeat(np.arange(len(terms)), np.diff(indptr))[kept]
+    more = bm25_counts(documents) if documents else None
+    vocab = {t: i for i, t in enumerate(terms)}
+    parts_term, parts_doc, parts_tf = [term], [doc[kept]], [tf[kept].astype(np.int64)]
+    all_lengths = [lengths[keep].astype(np.int64)]
+    if more is not None:
+        ids = np.array([vocab.setdefault(t, len(vocab)) for t in more.vocab], dtype=np.int64)
+        parts_term.append(ids[more.term])
+        parts_doc.append(more.doc + len(keep))
+        parts_tf.append(more.tf)
+        all_lengths.append(more.lengths)
+    term, doc, tf = np.concatenate(parts_term), np.concatenate(parts_doc), np.concatenate(parts_tf)
+    order = np.argsort(term, kind="stable")  # each part is sorted by term, then document
+    term, doc, tf = term[order], doc[order], tf[order]
+    used = np.bincount(term, minlength=len(vocab)) > 0  # terms of removed rows only are gone
+    new_id = np.cumsum(used) - 1
+    names = list(vocab)
+    vocab = {names[i]: int(new_id[i]) for i in np.flatnonzero(used).tolist()}
+    return bm25_from_counts(name, TermCounts(vocab, new_id[term], doc, tf, np.concatenate(all_lengths)))
 
 
 def read_bm25(build_dir: Path, name: str):  # noqa: ANN201 - bm25s.BM25
@@ -693,8 +762,11 @@ def load_snapshot_dir(build_dir: Path, model: str | None = None, bm25: bool = Tr
     if bm25 and base_rows is None:
         snap.sentence_bm25, snap.chunk_bm25 = read_bm25(build_dir, "sentences"), read_bm25(build_dir, "chunks")
     elif bm25:  # base and delta together: one BM25 over both, with the statistics of both
-        snap.sentence_bm25 = bm25_index("sentences", snap.terms("sentences"))
-        snap.chunk_bm25 = bm25_index("chunks", snap.terms("chunks"))
+        with _database(delta) as db:
+            more = read_terms(db, "sentences"), read_terms(db, "chunks")
+        for table, keep, documents in (("sentences", base_rows[0], more[0]), ("chunks", base_rows[1], more[1])):
+            index = merged_bm25(build_dir, table, keep, documents) or bm25_index(table, snap.terms(table))
+            setattr(snap, f"{table[:-1]}_bm25", index)
     return snap
 
 

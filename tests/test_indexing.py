@@ -217,6 +217,23 @@ def test_bm25_matrix_is_what_bm25s_computes(settings, fake, tmp_path):
         assert np.allclose(ours.get_scores(query), reference.get_scores(query), rtol=1e-6, atol=0)
 
 
+def test_a_delta_merged_into_the_stored_bm25_counts_is_a_whole_bm25(tmp_path):
+    """Base rows kept and removed, delta rows with new terms, an empty row, terms that only removed
+    rows held: the merge from stored counts is the BM25 of the rows that remain, term by term."""
+    base_docs = ["north korean troops", "troops troops moved", "", "kursk front line", "only here gone"]
+    delta_docs = ["new term troops", "", "kursk kursk"]
+    for name in ("sentences", "chunks"):
+        store.write_bm25(tmp_path, name, base_docs)
+        keep = np.array([0, 1, 2, 3])  # the last base row was replaced or removed
+        merged = store.merged_bm25(tmp_path, name, keep, delta_docs)
+        whole = store.bm25_index(name, [base_docs[i] for i in keep] + delta_docs)
+        assert merged.vocab_dict.keys() == whole.vocab_dict.keys() and "gone" not in merged.vocab_dict
+        for term in [t for t in whole.vocab_dict if t]:  # "" is bm25s's empty token, never scored
+            assert np.array_equal(merged.get_scores([term]), whole.get_scores([term]))
+        assert np.array_equal(np.diff(merged.scores["indptr"]), np.diff(whole.scores["indptr"])[
+            [whole.vocab_dict[t] for t in sorted(merged.vocab_dict, key=merged.vocab_dict.get) if t]])
+
+
 def _same_as_a_whole_build(settings, fake, tmp_path):
     """The active (delta) build holds what a whole build of the same corpus holds, and answers
     alike: the same sentences with the same vectors, the same search results and scores."""
