@@ -302,19 +302,17 @@ def merged_bm25(build_dir: Path, name: str, keep: np.ndarray, documents: list[st
     doc = row[indices]
     kept = doc >= 0
     term = np.repeat(np.arange(len(terms)), np.diff(indptr))[kept]
-    more = bm25_counts(documents) if documents else None
+    doc, tf = doc[kept], tf[kept].astype(np.int64)
     vocab = {t: i for i, t in enumerate(terms)}
-    parts_term, parts_doc, parts_tf = [term], [doc[kept]], [tf[kept].astype(np.int64)]
     all_lengths = [lengths[keep].astype(np.int64)]
-    if more is not None:
-        ids = np.array([vocab.setdefault(t, len(vocab)) for t in more.vocab], dtype=np.int64)
-        parts_term.append(ids[more.term])
-        parts_doc.append(more.doc + len(keep))
-        parts_tf.append(more.tf)
+    if documents:  # the delta's (few) pairs go in after the base's pairs of the same term
+        more = bm25_counts(documents)
+        ids = np.array([vocab.setdefault(t, len(vocab)) for t in more.vocab], dtype=np.int64)[more.term]
+        order = np.lexsort((more.doc, ids))
+        at = np.searchsorted(term, ids[order], side="right")
+        term, doc = np.insert(term, at, ids[order]), np.insert(doc, at, more.doc[order] + len(keep))
+        tf = np.insert(tf, at, more.tf[order])
         all_lengths.append(more.lengths)
-    term, doc, tf = np.concatenate(parts_term), np.concatenate(parts_doc), np.concatenate(parts_tf)
-    order = np.argsort(term, kind="stable")  # each part is sorted by term, then document
-    term, doc, tf = term[order], doc[order], tf[order]
     used = np.bincount(term, minlength=len(vocab)) > 0  # terms of removed rows only are gone
     new_id = np.cumsum(used) - 1
     names = list(vocab)
