@@ -5,7 +5,8 @@ Each candidate sentence is scored by a weighted sum of signals, chosen by measur
 dense cosine of the sentence to the question, the same for the question without its corpus-wide
 topic words, BM25 of the sentence, dense and BM25 scores of the best chunk holding the sentence
 (passage context), the dense cosine of its neighbouring sentences, whether the sentence holds the
-kind of answer asked for (number, date, name), and a small length prior. `LiveIndex` switches to a newer build as soon as it is published.
+kind of answer asked for (number, date, name), and a small length prior. `LiveIndex` switches to a
+newer build as soon as it is published.
 """
 
 from __future__ import annotations
@@ -129,12 +130,10 @@ class Searchable:
         if not unique:
             return np.zeros(len(rows), dtype=np.float32)
         weights = np.array([self.idf(t) for t in unique])
-        sentences, snap = self.snapshot.sentences, self.snapshot
         out = np.empty(len(rows), dtype=np.float32)
         for j, row in enumerate(rows):
-            article = sentences[row].article_id
-            window = set().union(*(terms(snap.sentence_text(r)) for r in (row - 1, row, row + 1)
-                                   if 0 <= r < len(sentences) and sentences[r].article_id == article))
+            window = set().union(*(terms(self.snapshot.sentence_text(int(r)))
+                                   for r in (self.prev_row[row], row, self.next_row[row]) if r >= 0))
             out[j] = weights[[t in window for t in unique]].sum() / weights.sum()
         return out
 

@@ -504,15 +504,18 @@ def read_articles(db: sqlite3.Connection, counts: tuple[dict[str, int], dict[str
 
 def read_shingles(db: sqlite3.Connection, ids: Iterable[str] | None = None) -> dict[str, np.ndarray]:
     """Stored shingle hashes of every article, or of the given ones."""
-    if ids is None:
-        rows = db.execute("SELECT id, shingles FROM articles").fetchall()
-    else:
-        wanted, rows = list(ids), []
-        for i in range(0, len(wanted), 500):
-            part = wanted[i:i + 500]
-            rows += db.execute(f"SELECT id, shingles FROM articles WHERE id IN ({','.join('?' * len(part))})",  # noqa: S608
-                               part).fetchall()
+    rows = (db.execute("SELECT id, shingles FROM articles").fetchall() if ids is None
+            else _where_in(db, "SELECT id, shingles FROM articles WHERE id IN ({})", list(ids)))
     return {r[0]: np.frombuffer(r[1], dtype="<u4").astype(np.uint32) for r in rows}
+
+
+def _where_in(db: sqlite3.Connection, query: str, values: list) -> list[tuple]:
+    """The rows of `query`, whose `IN ({})` takes the values (in batches SQLite accepts)."""
+    rows: list[tuple] = []
+    for i in range(0, len(values), 500):
+        part = values[i:i + 500]
+        rows += db.execute(query.format(",".join("?" * len(part))), part).fetchall()
+    return rows
 
 
 def read_copy_groups(db: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
@@ -650,7 +653,8 @@ def read_signatures(build_dir: Path, ids: Iterable[str] | None = None) -> dict[s
 
 
 def write_postings(build_dir: Path, postings: Postings) -> None:
-    """The base's shingle postings; `postings.ids` must be in the order the articles were inserted."""
+    """The base's shingle postings, made from the articles in the order they were inserted (an
+    owner's position + 1 is its article's rowid)."""
     np.save(build_dir / "shingle-hashes.npy", postings.hashes.astype("<u4"))
     np.save(build_dir / "shingle-owners.npy", postings.owners.astype("<i4"))
 
@@ -670,13 +674,9 @@ def read_postings(build_dir: Path, gone: Iterable[str] = ()) -> Postings | None:
 
     def resolve(positions: np.ndarray) -> tuple[list[str], np.ndarray]:
         rowids = (positions + 1).tolist()  # articles were inserted in postings order: rowid 1, 2, ...
-        found: dict[int, tuple[str, int]] = {}
         with _database(build_dir) as db:
-            for i in range(0, len(rowids), 500):
-                part = rowids[i:i + 500]
-                found |= {r[0]: (r[1], (r[2] or 0) // 4) for r in db.execute(
-                    f"SELECT rowid, id, length(shingles) FROM articles WHERE rowid IN ({','.join('?' * len(part))})",  # noqa: S608
-                    part)}
+            found = {r[0]: (r[1], (r[2] or 0) // 4) for r in _where_in(
+                db, "SELECT rowid, id, length(shingles) FROM articles WHERE rowid IN ({})", rowids)}
         if len(found) != len(rowids):
             raise IndexCorruptError(f"{build_dir} has shingle postings of unknown articles: run `qa index --full`")
         return [found[r][0] for r in rowids], np.array([found[r][1] for r in rowids], dtype=np.int64)
