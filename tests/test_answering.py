@@ -54,6 +54,22 @@ def test_unrelated_questions_are_declined(engine):
         assert len(a.closest) <= 2  # offered separately, never as the answer
 
 
+def test_questions_naming_what_the_articles_never_mention_are_declined(engine):
+    """The articles speak of coaches, chiefs and a head of state, but never of these names."""
+    for q in ("Who is the head coach of the Denver Broncos?", "What did Angela Merkel say about the troops?"):
+        assert not engine.answer(q).found, q
+    # named the way the articles name them: answered
+    assert engine.answer("What did Lloyd Austin say about the North Korean troops?").found
+
+
+def test_names_are_the_capitalized_words_inside_sentences():
+    from qa.terms import names
+
+    assert names("What did Lloyd Austin say? The Pentagon said little. And Kim?") == [
+        "lloyd", "austin", "pentagon", "kim"]  # not "What", "The", "And": they start a sentence
+    assert names("who is the head coach of the broncos?") == []
+
+
 def test_strictness_is_configurable(engine):
     q = "Which country's defense chiefs met at the Pentagon?"
     assert engine.answer(q, min_confidence=0.0).found
