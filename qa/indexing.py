@@ -5,8 +5,9 @@ whose text is unchanged keeps its sentences, chunks and vectors. An update write
 (the articles added or changed, and which base articles they replace) beside the previous build's
 base files, until the delta outgrows `DELTA_ARTICLES` + `DELTA_SHARE` of the base; then a whole
 base is written again, reusing every vector. Identical texts under two names are indexed once. A
-different model or chunk setting forces a full rebuild, and the report says why. Bad files are reported with their reason and skipped; the build goes on, and the previous
-index stays active until the new one is complete.
+different model or chunk setting forces a full rebuild, and the report says why. Bad files are
+reported with their reason and skipped; the build goes on, and the previous index stays active
+until the new one is complete.
 """
 
 from __future__ import annotations
@@ -281,8 +282,8 @@ def _write(settings: Settings, embedder: Embedder, articles: list[Article],
     sentence_vectors = _assemble(sentence_src, todo_s, fresh[:len(todo_s)], rows.sentence_vectors if rows else None, dim)
     chunk_vectors = _assemble(chunk_src, todo_c, fresh[len(todo_s):], rows.chunk_vectors if rows else None, dim)
     sentence_terms = _terms(sentence_src, rows.sentence_terms if rows else None,
-                            [text_of[x.article_id][x.start:x.end] for x in sentences])
-    chunk_terms = _terms(chunk_src, rows.chunk_terms if rows else None, [c.text for c in chunks])
+                            lambda i: text_of[sentences[i].article_id][sentences[i].start:sentences[i].end])
+    chunk_terms = _terms(chunk_src, rows.chunk_terms if rows else None, lambda i: chunks[i].text)
     groups, signatures = _group_copies(articles, previous, plan)
 
     with store.writing(settings.index_dir):
@@ -361,10 +362,11 @@ def _cited_first(articles: dict[str, Article]) -> Callable[[str], tuple[object, 
     return key
 
 
-def _terms(sources: list[int], old: list[str] | None, texts: list[str]) -> list[str]:
-    """BM25 terms per row: reused from the previous build where the row was, computed otherwise."""
-    return [old[src] if old is not None and src >= 0 else " ".join(terms(text))
-            for src, text in zip(sources, texts)]
+def _terms(sources: list[int], old: list[str] | None, text: Callable[[int], str]) -> list[str]:
+    """BM25 terms per row: reused from the previous build where the row was, computed from the
+    row's text (`text(row)`) otherwise."""
+    return [old[src] if old is not None and src >= 0 else " ".join(terms(text(i)))
+            for i, src in enumerate(sources)]
 
 
 def _assemble(sources: list[int], todo: list[int], fresh: np.ndarray,

@@ -743,6 +743,7 @@ def load_snapshot_dir(build_dir: Path, model: str | None = None, bm25: bool = Tr
         with _database(delta) as db:
             more_articles, more_sentences, more_chunks, copies = _read_rows(db)
             removed = read_removed(db)
+            more_terms = (read_terms(db, "sentences"), read_terms(db, "chunks")) if bm25 else None
         keep_s = np.flatnonzero([s.article_id not in removed for s in sentences])
         keep_c = np.flatnonzero([c.article_id not in removed for c in chunks])
         articles = {k: v for k, v in articles.items() if k not in removed} | more_articles
@@ -760,9 +761,7 @@ def load_snapshot_dir(build_dir: Path, model: str | None = None, bm25: bool = Tr
     if bm25 and base_rows is None:
         snap.sentence_bm25, snap.chunk_bm25 = read_bm25(build_dir, "sentences"), read_bm25(build_dir, "chunks")
     elif bm25:  # base and delta together: one BM25 over both, with the statistics of both
-        with _database(delta) as db:
-            more = read_terms(db, "sentences"), read_terms(db, "chunks")
-        for table, keep, documents in (("sentences", base_rows[0], more[0]), ("chunks", base_rows[1], more[1])):
+        for table, keep, documents in zip(("sentences", "chunks"), base_rows, more_terms):
             index = merged_bm25(build_dir, table, keep, documents) or bm25_index(table, snap.terms(table))
             setattr(snap, f"{table[:-1]}_bm25", index)
     return snap
