@@ -29,7 +29,7 @@ from qa.terms import terms
 
 # Calibrated on ../shared/eval with the bundled model (benchmarks/abstention_experiment.py): the
 # confidence (`retrieval.ScoredSentence.confidence`) below which a question is declined.
-DEFAULT_MIN_CONFIDENCE = 0.405
+DEFAULT_MIN_CONFIDENCE = 0.41
 NOT_FOUND = "I couldn't find this in the indexed articles."
 _FOLLOW_UP = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|this|these|those|"
                         r"there|such|the same|what about|how about|and what|what else)\b", re.I)

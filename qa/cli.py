@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", parents=[common], help="answer a question from the indexed articles")
     p.add_argument("question")
     p.add_argument("-n", "--sentences", type=int, help="most sentences quoted (env QA_MAX_SENTENCES; default 3)")
-    p.add_argument("--min-confidence", type=float, help="strictness of 'not found' (default 0.405, calibrated; "
+    p.add_argument("--min-confidence", type=float, help="strictness of 'not found' (default 0.41, calibrated; "
                    "higher declines more)")
     p.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="only articles published on or after")
     p.add_argument("--until", type=_date, metavar="YYYY-MM-DD", help="only articles published on or before")

@@ -42,6 +42,9 @@ _OUTCOMES = {w: "killed" for w in ("killed", "dead", "died", "deaths", "death")}
     w: "wounded" for w in ("wounded", "injured")} | {"casualties": "casualties"} | {
     w: "captured" for w in ("captured", "prisoners", "prisoner")} | {"missing": "missing"} | {
     w: "destroyed" for w in ("destroyed", "downed", "lost")} | {w: "delivered" for w in ("delivered", "received")}
+# Words that end the noun phrase after a figure besides STOPWORDS: "nine times since 2010" counts times.
+_ENDS_UNIT = STOPWORDS | frozenset("""since ago among amid despite including across within without toward
+towards via along around near beyond behind upon onto versus though although yet instead like unlike""".split())
 OUTCOME_WINDOW = 5  # tokens looked at on each side of a figure
 TOLERANCE = 0.01  # relative: figures closer than this are the same figure
 
@@ -177,7 +180,7 @@ def _run(words: list[str]) -> list[str]:
     """The noun phrase a figure counts: the words after it up to a function word or a verb."""
     run = []
     for w in words[:_MAX_UNIT_WORDS]:
-        if not re.fullmatch(r"[a-z][\w'’-]*", w) or w in STOPWORDS or w.endswith(("ed", "ing", "ly")):
+        if not re.fullmatch(r"[a-z][\w'’-]*", w) or w in _ENDS_UNIT or w.endswith(("ed", "ing", "ly")):
             break
         run.append(w)
     return run

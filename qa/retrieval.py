@@ -5,7 +5,8 @@ Each candidate sentence is scored by a weighted sum of signals, chosen by measur
 dense cosine of the sentence to the question, the same for the question without its corpus-wide
 topic words, BM25 of the sentence, dense and BM25 scores of the best chunk holding the sentence
 (passage context), the dense cosine of its neighbouring sentences, whether the sentence holds the
-kind of answer asked for (number, date, name), and a small length prior. `LiveIndex` switches to a
+kind of answer asked for (number, date, name) and, for a figure, whether it counts what is asked
+("How many times ..." -> "10 times"), and a small length prior. `LiveIndex` switches to a
 newer build as soon as it is published.
 """
 
@@ -24,10 +25,11 @@ from qa import store
 from qa.articles import Article
 from qa.embedding import Embedder
 from qa.errors import QAError
+from qa.disagreement import asked_units, figures
 from qa.terms import answer_type, has_answer_type, names, terms
 
 WEIGHTS = {"dense": 1.0, "reduced": 1.0, "bm25": 0.5, "chunk_dense": 0.3, "chunk_bm25": 0.4,
-           "neighbour": 0.1, "answer_type": 0.4, "length": 0.15}
+           "neighbour": 0.1, "answer_type": 0.4, "counted": 0.4, "length": 0.15}
 # Confidence (what abstains; benchmarks/abstention_experiment.py): the sentence's relevance (the
 # higher dense cosine of the sentence or its passage) + COVERAGE_WEIGHT x the IDF-weighted share of
 # the question's terms found in the sentence or its neighbours - UNKNOWN_NAME_WEIGHT x the share of
@@ -220,11 +222,15 @@ def search(index: Searchable, embedder: Embedder, question: str, *, context: str
     fused = sum(f for f, _ in scored) / len(signals)
     relevance = scored[-1][1]  # with context when there is one
     kind = answer_type(question)
-    if kind is not None:  # the answer-type cue only reorders near the top: checked there only
+    if kind is not None:  # the answer-type cues only reorder near the top: checked there only
         pool = np.argsort(-fused, kind="stable")[:ANSWER_TYPE_POOL]
-        fused[pool] += WEIGHTS["answer_type"] * np.array(
-            [has_answer_type(snap.sentence_text(int(cand[i])), kind, question, index.topic_terms) for i in pool],
-            dtype=np.float32)
+        texts = [snap.sentence_text(int(cand[i])) for i in pool]
+        typed = np.array([has_answer_type(t, kind, question, index.topic_terms) for t in texts], dtype=bool)
+        fused[pool] += WEIGHTS["answer_type"] * typed
+        units = asked_units(question) if kind == "number" else None
+        if units:  # a figure written with the unit asked for: "How many times ..." -> "10 times"
+            fused[pool] += WEIGHTS["counted"] * np.array(
+                [ok and any(f.unit in units for f in figures(t)) for ok, t in zip(typed, texts)], dtype=np.float32)
     if prefer_recent:
         fused = fused + RECENCY_WEIGHT * _recency(index.published_day[cand], fused)
     order = np.argsort(-fused, kind="stable")[:k]

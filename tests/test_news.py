@@ -195,6 +195,8 @@ def test_figures_are_read_with_their_unit():
     assert read("Exports rose 4.6 percent, the 13th straight month.") == [(4.6, "%", "4.6 percent")]
     assert read("He will visit Washington on November 20, and in 2025.") == [
         ("11-20", "date", "November 20"), ("2025", "year", "2025")]
+    assert read("The city has hosted the final nine times since the stadium opened.") == [
+        (9.0, "time", "nine times")]
 
 
 def test_figures_differ_only_when_no_value_is_shared():

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from qa import retrieval, store
 from qa.indexing import build_index
 from qa.retrieval import LiveIndex, reduce_question, search
+from qa.settings import Settings
 from tests.fakes import FakeEmbedder
 
 
@@ -41,6 +43,33 @@ def test_every_scored_sentence_is_its_article_text(settings, fake):
     index = LiveIndex(settings.index_dir).get()
     for hit in search(index, fake, "weapons policy Seoul", k=10):
         assert hit.article.text[hit.start:hit.end] == hit.text
+
+
+def test_a_figure_in_the_unit_asked_ranks_first(tmp_path, real_embedder, monkeypatch):
+    """'How many times ...': the sentence stating a number of times outranks one that repeats the
+    question's words with another figure; without the cue it does not."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "stadium.txt").write_text(
+        "Riverside Stadium bids again\n"
+        "The league announced on Monday that Riverside Stadium is one of two finalists to host the "
+        "championship game in 2028.\n"
+        "Riverside Stadium hosted the championship game for the first time in 1994, two years after it opened.\n"
+        "Riverside has staged the title match 12 times in all.\n"
+        "A decision is expected in the spring.\n", encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings, real_embedder)
+    index = LiveIndex(settings.index_dir).get()
+    question = "How many times has Riverside Stadium hosted the championship game?"
+    answer = "Riverside has staged the title match 12 times in all."
+    best = search(index, real_embedder, question, k=10)
+    assert best[0].text == answer
+    monkeypatch.setitem(retrieval.WEIGHTS, "counted", 0.0)
+    without = search(index, real_embedder, question, k=10)
+    assert without[0].text.startswith("Riverside Stadium hosted the championship game for the first time")
+    gain = {h.text: h.score for h in best}
+    for h in without:  # the cue moved the one sentence with a number of times, and only it
+        assert gain[h.text] - h.score == pytest.approx(0.4 if h.text == answer else 0.0, abs=1e-4)
 
 
 def test_reduce_question_drops_corpus_topic_words():
