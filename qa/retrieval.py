@@ -23,9 +23,9 @@ import numpy as np
 
 from qa import store
 from qa.articles import Article
+from qa.disagreement import asked_units, figures
 from qa.embedding import Embedder
 from qa.errors import QAError
-from qa.disagreement import asked_units, figures
 from qa.terms import answer_type, has_answer_type, names, terms
 
 WEIGHTS = {"dense": 1.0, "reduced": 1.0, "bm25": 0.5, "chunk_dense": 0.3, "chunk_bm25": 0.4,
