@@ -58,7 +58,8 @@ class Citation:
     article_id: str
     title: str
     date: str | None  # ISO date of publication
-    source: str
+    source: str  # the outlet
+    author: str
     location: str  # file in the corpus (or record in it)
     url: str
     sentence: str
@@ -248,7 +249,7 @@ def _citation(index: Searchable, number: int, hit: ScoredSentence) -> Citation:
     end = max([hit.end] + [snap.sentences[r].end for r in rows])
     copies = [snap.articles[i] for i in snap.copies.get(a.id, ()) if i != a.id]
     also_in = [Copy(c.title, _iso(c.published), c.source, c.location, c.url) for c in copies]
-    return Citation(number, a.id, a.title, _iso(a.published), a.source,
+    return Citation(number, a.id, a.title, _iso(a.published), a.source, a.author,
                     a.location, a.url, hit.text, hit.start, hit.end, a.text[start:end], start, end,
                     round(hit.score, 4), also_in)
 

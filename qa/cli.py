@@ -157,7 +157,8 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     if answer.closest:
         print("\nClosest passages (not an answer):")
     for c in shown:
-        print(f"\n[{c.number}] {c.title} - {c.date or 'undated'}{' - ' + c.source if c.source else ''}"
+        print(f"\n[{c.number}] {c.title} - {c.date or 'undated'}{' - by ' + c.author if c.author else ''}"
+              f"{' - ' + c.source if c.source else ''}"
               f"\n    {c.location}{' ' + c.url if c.url else ''}\n    ...{c.passage}...")
         if c.also_in:
             print("    also in: " + "; ".join(f"{x.source or x.title} ({x.date or 'undated'}, {x.location})"

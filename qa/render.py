@@ -45,7 +45,7 @@ def sources_html(answer: Answer | None, article_texts: dict[str, str]) -> str:
 
 
 def _card(c: Citation, full_text: str, found: bool) -> str:
-    meta = " · ".join(escape(x) for x in (c.date or "undated", c.source, c.location) if x)
+    meta = " · ".join(escape(x) for x in (c.date or "undated", c.author and f"by {c.author}", c.source, c.location) if x)
     link = f" · <a href='{escape(c.url)}' target='_blank' rel='noopener noreferrer'>original</a>" \
         if c.url.startswith(("http://", "https://")) else ""
     passage = _highlight(c.passage, c.start - c.passage_start, c.end - c.passage_start)

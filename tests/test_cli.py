@@ -77,7 +77,8 @@ def test_ask_prints_the_answer_with_citations(built):
     assert result.returncode == 0, result.stderr
     kursk = next(line for line in result.stdout.splitlines() if "about 8,000 North Korean soldiers" in line)
     number = re.search(r"\[(\d)\]", kursk).group(1)
-    assert f"[{number}] Pentagon says North Korean troops reached Kursk - 2024-11-05 - Example Wire" in result.stdout
+    assert (f"[{number}] Pentagon says North Korean troops reached Kursk - 2024-11-05 - by Jane Reporter - Example Wire"
+            in result.stdout)
 
 
 def test_ask_json_has_the_documented_shape(built):

@@ -53,7 +53,7 @@ def test_delete_file_only_inside_corpus(tmp_path):
 
 def _citation(sentence: str, title: str) -> Citation:
     passage = f"Before. {sentence} After."
-    return Citation(1, "id1", title, "2024-11-01", "<b>Outlet</b>", "evil.md", "javascript:alert(1)",
+    return Citation(1, "id1", title, "2024-11-01", "<b>Outlet</b>", "<u>Author</u>", "evil.md", "javascript:alert(1)",
                     sentence, 8, 8 + len(sentence), passage, 0, len(passage), 1.0)
 
 
@@ -62,7 +62,8 @@ def test_markup_in_articles_is_escaped():
     c = _citation(evil, "<i>Title</i>")
     answer = Answer("q", True, evil + " [1]", [c])
     html = answer_html(answer) + sources_html(answer, {"id1": f"Before. {evil} After."})
-    assert "<script>" not in html and "<img" not in html and "<i>Title</i>" not in html
+    assert "<script>" not in html and "<img" not in html and "<i>Title</i>" not in html and "<u>" not in html
+    assert "by &lt;u&gt;Author&lt;/u&gt;" in html
     assert "&lt;script&gt;" in html and "&lt;img src=x onerror=" in html
     assert "javascript:" not in html  # only http(s) links to the original
     assert "<mark id='qa-mark-1'>&lt;script&gt;" in html
