@@ -87,6 +87,11 @@ def asked_units(question: str) -> frozenset[str] | None:
     return None
 
 
+def asked_outcome(question: str) -> str | None:
+    """What happened to what the question counts ("How many soldiers were killed?": "killed"), if said."""
+    return next((_OUTCOMES[w] for w in (t.lower() for t in _TOKEN.findall(question)) if w in _OUTCOMES), None)
+
+
 def figures(sentence: str, units: frozenset[str] | None = None) -> list[Figure]:
     """The figures in `sentence`, restricted to `units` when given (None: every figure).
 

@@ -13,7 +13,7 @@ import pytest
 from qa.answering import Engine, asks_latest
 from qa.articles import list_corpus, read_file
 from qa.cli import main
-from qa.disagreement import asked_units, differ, figures
+from qa.disagreement import asked_outcome, asked_units, differ, figures
 from qa.evaluation import evaluate_news
 from qa.indexing import build_index
 from qa.settings import Settings
@@ -197,6 +197,8 @@ def test_figures_are_read_with_their_unit():
         ("11-20", "date", "November 20"), ("2025", "year", "2025")]
     assert read("The city has hosted the final nine times since the stadium opened.") == [
         (9.0, "time", "nine times")]
+    assert [asked_outcome(q) for q in ("How many soldiers were killed?", "How many soldiers moved?")] == [
+        "killed", None]
 
 
 def test_figures_differ_only_when_no_value_is_shared():
@@ -280,6 +282,16 @@ def test_figures_of_what_happened_to_some_are_not_set_against_the_total(news):
     assert a.disagreement is not None
     figures_stated = " ".join(c.figure for c in a.disagreement.claims)
     assert "11,000" in figures_stated and "100 North Korean soldiers" not in figures_stated
+
+
+def test_how_many_questions_rank_figures_of_what_they_ask(news):
+    """Soldiers moved and soldiers killed are counted in the same unit; the question says which."""
+    engine, _ = news
+    moved = engine.answer("How many North Korean soldiers moved to Kursk?")
+    assert moved.found and not any("killed" in c.sentence for c in moved.citations)
+    killed = engine.answer("How many North Korean soldiers have been killed?")
+    best = sorted(killed.citations, key=lambda c: -c.score)[:2]
+    assert [c.location for c in best] == ["2024-11-20-kyiv-casualties.md", "2024-11-21-seoul-casualties.md"]
 
 
 def test_date_filters(news):
