@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.chunking import chunk_article, tiktoken_counter  # noqa: E402
-from qa.disagreement import asked_units, figures  # noqa: E402
+from qa.disagreement import asked_outcome, asked_units, states_figure  # noqa: E402
 from qa.embedding import SentenceTransformerEmbedder  # noqa: E402
 from qa.evaluation import contains_answer, load_squad  # noqa: E402
 from qa.sentences import split_sentences  # noqa: E402
@@ -76,8 +76,8 @@ def signals(path: Path, embedder) -> tuple[dict[str, np.ndarray], list[list[bool
     at = np.array([[has_answer_type(t, k, q.question, topic) for t in stexts] for q, k in zip(qs, kinds)],
                   dtype=np.float32)
     units = [asked_units(q.question) if k == "number" else None for q, k in zip(qs, kinds)]
-    ct = at * np.array([[bool(u) and any(f.unit in u for f in figures(t)) for t in stexts] for u in units],
-                       dtype=np.float32)
+    ct = at * np.array([[bool(u) and states_figure(t, u, asked_outcome(q.question)) for t in stexts]
+                        for q, u in zip(qs, units)], dtype=np.float32)
     gold = [[contains_answer(t, q.answers) for t in stexts] for q in qs]
     return {"ds": ds, "bs": bs, "dc": dc, "bc": bc, "nb": nb, "at": at, "ct": ct, "dr": dr,
             "ln": np.broadcast_to(np.log([max(len(t), 20) / 20 for t in stexts]) / np.log(15), ds.shape)}, gold

@@ -12,6 +12,7 @@ tests/data/news-eval.json with `qa eval` (precision and recall in the README).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from qa.terms import STOPWORDS, answer_type, stem, terms
@@ -89,7 +90,13 @@ def asked_units(question: str) -> frozenset[str] | None:
 
 def asked_outcome(question: str) -> str | None:
     """What happened to what the question counts ("How many soldiers were killed?": "killed"), if said."""
-    return next((_OUTCOMES[w] for w in (t.lower() for t in _TOKEN.findall(question)) if w in _OUTCOMES), None)
+    return _outcome(t.lower() for t in _TOKEN.findall(question))
+
+
+def states_figure(sentence: str, units: frozenset[str], outcome: str | None) -> bool:
+    """Whether `sentence` states a figure written with one of `units` ("10 times", not a bare "10"
+    in a sentence that says "times" elsewhere) and of `outcome`."""
+    return any(f.unit in units and f.outcome == outcome for f in figures(sentence))
 
 
 def figures(sentence: str, units: frozenset[str] | None = None) -> list[Figure]:
@@ -141,7 +148,7 @@ def figures(sentence: str, units: frozenset[str] | None = None) -> list[Figure]:
             unit = next((u for u in sorted(units) if u in named), None)
         used.update(range(i, j))
         near = lower[max(0, first - OUTCOME_WINDOW):j + OUTCOME_WINDOW]
-        outcome = next((_OUTCOMES[w] for w in near if w in _OUTCOMES), None)
+        outcome = _outcome(near)
         out.append(Figure(value, unit, _span(sentence, tokens, first, j), outcome))
     return [f for f in out if units is None or f.unit in units]
 
@@ -154,6 +161,10 @@ def differ(a: list[Figure], b: list[Figure]) -> tuple[str, str | None] | None:
         if not any(_same(x.value, y.value) for x in a if x.key == key for y in b if y.key == key):
             return key
     return None
+
+
+def _outcome(words: Iterable[str]) -> str | None:
+    return next((_OUTCOMES[w] for w in words if w in _OUTCOMES), None)
 
 
 def _same(x: float | str, y: float | str) -> bool:

@@ -23,7 +23,7 @@ import numpy as np
 
 from qa import store
 from qa.articles import Article
-from qa.disagreement import asked_outcome, asked_units, figures
+from qa.disagreement import asked_outcome, asked_units, states_figure
 from qa.embedding import Embedder
 from qa.errors import QAError
 from qa.terms import answer_type, has_answer_type, names, terms
@@ -232,8 +232,7 @@ def search(index: Searchable, embedder: Embedder, question: str, *, context: str
             # soldiers killed, when the question asks how many were killed, not how many moved
             outcome = asked_outcome(question)
             fused[pool] += WEIGHTS["counted"] * np.array(
-                [ok and any(f.unit in units and f.outcome == outcome for f in figures(t)) for ok, t in zip(typed, texts)],
-                dtype=np.float32)
+                [ok and states_figure(t, units, outcome) for ok, t in zip(typed, texts)], dtype=np.float32)
     if prefer_recent:
         fused = fused + RECENCY_WEIGHT * _recency(index.published_day[cand], fused)
     order = np.argsort(-fused, kind="stable")[:k]
