@@ -19,7 +19,7 @@ from qa.normalize import normalize_text
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Article:
     id: str  # stable: hash of the source file (and record key) or URL
     title: str

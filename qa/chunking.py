@@ -11,11 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from qa.sentences import Sentence, cut_span
 
+if TYPE_CHECKING:
+    import tiktoken
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Chunk:
     article_id: str
     ordinal: int
@@ -34,7 +38,7 @@ def tiktoken_counter(encoding: str) -> Callable[[str], int]:
 
 
 @lru_cache(maxsize=4)
-def _encoding(name: str):  # noqa: ANN202 - tiktoken.Encoding, imported lazily
+def _encoding(name: str) -> tiktoken.Encoding:
     import tiktoken
 
     return tiktoken.get_encoding(name)
@@ -43,6 +47,9 @@ def _encoding(name: str):  # noqa: ANN202 - tiktoken.Encoding, imported lazily
 def chunk_article(article_id: str, text: str, sentences: list[Sentence], *,
                   count_tokens: Callable[[str], int], max_tokens: int, overlap: int = 1,
                   fits: Callable[[str], bool] = lambda _: True) -> list[Chunk]:
+    """Whole consecutive sentences of one article packed into chunks of at most `max_tokens`
+    (`count_tokens`) that the model reads whole (`fits`), neighbouring chunks sharing `overlap`
+    sentences. A sentence over the budget on its own is cut at spaces into several chunks."""
     spans: list[tuple[int, int, int, int]] = []  # first, last sentence; start, end char
     counts = [count_tokens(text[s.start:s.end]) for s in sentences]
     i = 0
@@ -62,8 +69,9 @@ def chunk_article(article_id: str, text: str, sentences: list[Sentence], *,
         if j >= len(sentences):
             break
         i = max(i + 1, j - overlap)
-    return [Chunk(article_id, n, sentences[a].ordinal, sentences[b].ordinal, s, e, text[s:e],
-                  count_tokens(text[s:e]))
+    return [Chunk(article_id=article_id, ordinal=n, first_sentence=sentences[a].ordinal,
+                  last_sentence=sentences[b].ordinal, start=s, end=e, text=text[s:e],
+                  token_count=count_tokens(text[s:e]))
             for n, (a, b, s, e) in enumerate(spans)]
 
 

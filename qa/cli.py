@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.errors import QAError
 from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from qa.answering import Engine
+    from qa.embedding import Embedder, Progress
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,8 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", parents=[common], help="answer a question from the indexed articles")
     p.add_argument("question")
     p.add_argument("-n", "--sentences", type=int, help="most sentences quoted (env QA_MAX_SENTENCES; default 3)")
-    p.add_argument("--min-confidence", type=float, help="strictness of 'not found' (default 0.41, calibrated; "
-                   "higher declines more)")
+    p.add_argument("--min-confidence", type=float, help="strictness of 'not found' (env QA_MIN_CONFIDENCE; "
+                   "default 0.41, calibrated; higher declines more)")
     p.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="only articles published on or after")
     p.add_argument("--until", type=_date, metavar="YYYY-MM-DD", help="only articles published on or before")
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
@@ -63,105 +70,84 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _embedder(settings: Settings):  # noqa: ANN202
+def _embedder(settings: Settings) -> Embedder:
     from qa.embedding import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder.from_settings(settings)
 
 
+def _engine(settings: Settings) -> Engine:
+    from qa.answering import Engine
+
+    return Engine(settings, _embedder(settings))
+
+
 def _index(settings: Settings, args: argparse.Namespace) -> int:
     from qa.indexing import build_index
 
+    with _progress_bar(args.quiet) as progress:
+        report = build_index(settings, _embedder(settings), full=args.full, progress=progress, wait=args.wait)
+    print("\n".join(report.summary_lines()))
+    return 0
+
+
+@contextmanager
+def _progress_bar(quiet: bool) -> Iterator[Progress | None]:
+    """An embedding progress bar on stderr (none when quiet)."""
+    if quiet:
+        yield None
+        return
     bar = None
 
     def progress(done: int, total: int) -> None:
         nonlocal bar
-        if args.quiet:
-            return
         if bar is None:
             from tqdm import tqdm
 
             bar = tqdm(total=total, desc="embedding", unit="text", file=sys.stderr)
         bar.update(done - bar.n)
 
-    report = build_index(settings, _embedder(settings), full=args.full, progress=progress, wait=args.wait)
-    if bar is not None:
-        bar.close()
-    if report.full_rebuild_reason:
-        print(f"full rebuild: {report.full_rebuild_reason}")
-    for label, items in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
-        for item in items:
-            print(f"{label:9} {item}")
-    for name, reason in report.skipped:
-        print(f"skipped   {name}: {reason}")
-    for name, same in report.duplicates:
-        print(f"duplicate {name}: same text as {same}, indexed once")
-    if report.build_id is None:
-        print(f"index is up to date: {report.articles} articles, {report.sentences} sentences, "
-              f"{report.chunks} chunks")
-    else:
-        print(f"built {report.build_id}: {report.articles} articles, {report.sentences} sentences, "
-              f"{report.chunks} chunks ({len(report.added)} added, {len(report.changed)} changed, "
-              f"{len(report.removed)} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped; "
-              f"{report.embedded} texts embedded in {report.seconds:.1f} s)")
-    return 0
+    try:
+        yield progress
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _status(settings: Settings, args: argparse.Namespace) -> int:
-    from qa import store
-    from qa.indexing import corpus_fingerprint
-
-    build_dir = store.current_build_dir(settings.index_dir)
-    m = store.read_manifest(build_dir)
-    try:
-        changed = "no" if corpus_fingerprint(settings.corpus_dir) == m.corpus_fingerprint else \
-            "yes - run `qa index` to update"
-    except QAError as exc:
-        changed = f"unknown ({exc})"
-    rows = [("index", str(build_dir)), ("articles", m.articles), ("sentences", m.sentences),
-            ("chunks", m.chunks), ("model", f"{m.model} ({m.dimension} dimensions)"),
-            ("chunking", f"{m.chunk_tokens} tokens ({m.tiktoken_encoding}), {m.chunk_overlap} sentence overlap"),
-            ("vector index", m.faiss_index), ("built at", m.built_at),
-            ("corpus changed since", changed)]
-    catalog = store.read_catalog(build_dir)
-    groups, articles = set(catalog.copies.values()), catalog.articles
-    if m.base_build != m.build_id:
-        updated = len(articles) - len(catalog.base_ids - catalog.removed)
-        rows.append(("updates", f"{updated} articles added or changed, {len(catalog.removed)} replaced or "
-                                f"removed since the base build {m.base_build}"))
-    rows.append(("syndicated stories", f"{len(groups)} (carried by {sum(map(len, groups))} articles)"))
-    for key, value in rows:
+    status = _engine(settings).status()
+    for key, value in status.rows():
         print(f"{key + ':':22} {value}")
-    for group in sorted(groups, key=lambda g: articles[g[0]].location):
-        first = articles[group[0]]
-        print(f"\n{first.title} ({first.published or 'undated'})")
-        for article_id in group:
-            a = articles[article_id]
-            print(f"    {a.source or '-':20} {a.published or 'undated'}  {a.location}")
+    for group in status.copy_groups:
+        first = group[0]
+        print(f"\n{first.title} ({first.date or 'undated'})")
+        for s in group:
+            print(f"    {s.outlet or '-':20} {s.date or 'undated'}  {s.location}")
     return 0
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
     import json
 
-    from qa.answering import Engine
+    from qa.answering import AnswerOptions
+    from qa.retrieval import Scope
 
-    engine = Engine(settings, _embedder(settings))
-    answer = engine.answer(args.question, max_sentences=args.sentences, min_confidence=args.min_confidence,
-                           since=args.since, until=args.until)
+    options = AnswerOptions(max_sentences=args.sentences, min_confidence=args.min_confidence,
+                            scope=Scope(since=args.since, until=args.until))
+    answer = _engine(settings).answer(args.question, options=options)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
     print(answer.text)
-    shown = answer.citations or answer.closest
     if answer.closest:
         print("\nClosest passages (not an answer):")
-    for c in shown:
-        print(f"\n[{c.number}] {c.title} - {c.date or 'undated'}{' - by ' + c.author if c.author else ''}"
-              f"{' - ' + c.source if c.source else ''}"
-              f"\n    {c.location}{' ' + c.url if c.url else ''}\n    ...{c.passage}...")
+    for c in answer.citations or answer.closest:
+        s = c.source
+        print(f"\n[{c.number}] {s.title} - {s.date or 'undated'}{' - by ' + s.author if s.author else ''}"
+              f"{' - ' + s.outlet if s.outlet else ''}"
+              f"\n    {s.location}{' ' + s.url if s.url else ''}\n    ...{c.passage}...")
         if c.also_in:
-            print("    also in: " + "; ".join(f"{x.source or x.title} ({x.date or 'undated'}, {x.location})"
+            print("    also in: " + "; ".join(f"{x.outlet or x.title} ({x.date or 'undated'}, {x.location})"
                                           for x in c.also_in))
     return 0
 

@@ -40,3 +40,7 @@ class ConfigError(QAError):
 
 class IndexWriteError(QAError):
     """A new index build could not be written (disk full, read-only folder); the previous one stays."""
+
+
+class QuestionError(QAError):
+    """A question or its options are malformed (the message names the shape expected)."""

@@ -14,9 +14,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.answering import Answer, AnswerOptions, Engine
 from qa.articles import Article, content_hash, stable_id
+from qa.embedding import Embedder, Progress
 from qa.errors import QAError
+from qa.indexing import build_index
 from qa.normalize import normalize_text
+from qa.retrieval import Scope
+from qa.settings import Settings
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = str.maketrans("", "", string.punctuation + "“”‘’–—")
@@ -33,7 +38,7 @@ def contains_answer(sentence: str, answers: tuple[str, ...]) -> bool:
 
 
 @dataclass(frozen=True)
-class Question:
+class SquadQuestion:
     id: str
     question: str
     answers: tuple[str, ...]  # empty for SQuAD 2.0 impossible questions
@@ -44,7 +49,7 @@ class Question:
 @dataclass(frozen=True)
 class SquadSet:
     articles: list[Article]
-    questions: list[Question]
+    questions: list[SquadQuestion]
     paragraphs: dict[str, list[tuple[int, int]]]  # article id -> char spans of its paragraphs
 
 
@@ -63,17 +68,17 @@ def load_squad(path: Path) -> SquadSet:
             start = len(text) + (2 if text else 0)
             text = f"{text}\n\n{para}" if text else para
             offsets.append((start, len(text)))
-        articles.append(Article(article_id, title, None, "SQuAD", "", f"{path.name}#{title}", "",
-                                text, content_hash(text)))
+        articles.append(Article(id=article_id, title=title, published=None, source="SQuAD", author="",
+                                location=f"{path.name}#{title}", url="", text=text, content_hash=content_hash(text)))
         spans[article_id] = offsets
         for i, p in enumerate(entry["paragraphs"]):
             for qa in p["qas"]:
                 answers = () if qa.get("is_impossible") else tuple(a["text"] for a in qa["answers"])
-                questions.append(Question(qa["id"], qa["question"], answers, article_id, i))
+                questions.append(SquadQuestion(qa["id"], qa["question"], answers, article_id, i))
     return SquadSet(articles, questions, spans)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EvalReport:
     questions: int
     answerable: int
@@ -98,7 +103,7 @@ def write_corpus(squad: SquadSet, corpus_dir: Path) -> None:
         (corpus_dir / f"{i:04d}.json").write_text(json.dumps(record), encoding="utf-8")
 
 
-def evaluate(engine, squad: SquadSet, foreign: list[str] | None = None) -> EvalReport:  # noqa: ANN001
+def evaluate(engine: Engine, squad: SquadSet, foreign: list[str] | None = None) -> EvalReport:
     """Ask every question through `engine` (an Engine over an index of `squad`) and score it."""
     import numpy as np
 
@@ -122,7 +127,7 @@ def evaluate(engine, squad: SquadSet, foreign: list[str] | None = None) -> EvalR
         hits = [contains_answer(c.sentence, q.answers) for c in cites]
         top1 += bool(hits[:1] and hits[0])
         top3 += any(hits[:3])
-        in_para = [c.title in by_title and _in_paragraph(squad, by_title[c.title].id, q, c.start)
+        in_para = [c.source.title in by_title and _in_paragraph(squad, by_title[c.source.title].id, q, c.start)
                    for c in cites]
         para1 += bool(in_para[:1] and in_para[0])
         para3 += any(in_para[:3])
@@ -143,21 +148,18 @@ def evaluate(engine, squad: SquadSet, foreign: list[str] | None = None) -> EvalR
         foreign_questions=len(foreign or []))
 
 
-def _in_paragraph(squad: SquadSet, article_id: str, q: Question, start: int) -> bool:
+def _in_paragraph(squad: SquadSet, article_id: str, q: SquadQuestion, start: int) -> bool:
     if article_id != q.article_id:
         return False
     lo, hi = squad.paragraphs[article_id][q.paragraph]
     return lo <= start < hi
 
 
-def run_eval(settings, embedder, path: Path, foreign_path: Path | None = None,  # noqa: ANN001
-             progress=None) -> EvalReport:  # noqa: ANN001
+def run_eval(settings: Settings, embedder: Embedder, path: Path, foreign_path: Path | None = None,
+             progress: Progress | None = None) -> EvalReport:
     """Index `path`'s articles in a temporary folder and evaluate the answer engine on them."""
     import tempfile
     from dataclasses import replace
-
-    from qa.answering import Engine
-    from qa.indexing import build_index
 
     squad = load_squad(path)
     foreign = [q.question for q in load_squad(foreign_path).questions] if foreign_path else None
@@ -176,7 +178,7 @@ def run_eval(settings, embedder, path: Path, foreign_path: Path | None = None,  
 NEWS_FORMAT = "qa-news-eval"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewsReport:
     articles: int
     copy_pairs: int  # true pairs of copies in the file
@@ -202,31 +204,30 @@ def is_news_eval(path: Path) -> bool:
         return False
 
 
-def evaluate_news(engine, spec: dict) -> NewsReport:  # noqa: ANN001
+def evaluate_news(engine: Engine, spec: dict) -> NewsReport:
     """Score `engine` (over an index of the spec's corpus) on the spec's copies, pairs and latest cases."""
     import numpy as np
 
     from qa.syndication import pairs
 
-    snap = engine.index.get().snapshot
-    by_location = {a.location: a.id for a in snap.articles.values()}
+    articles = [s.article for s in engine.articles()]
+    by_location = {a.location: a.id for a in articles}
     try:
         true_pairs = pairs([[by_location[loc] for loc in group] for group in spec.get("copies", [])])
     except KeyError as exc:
         raise QAError(f"the news eval names an article that is not in its corpus: {exc}") from exc
-    groups = {tuple(g) for g in snap.copies.values()}
-    found_pairs = pairs(groups)
+    found_pairs = pairs([[s.article_id for s in g] for g in engine.status().copy_groups])
     hit = len(true_pairs & found_pairs)
     flags, expected, held_out, latencies, ordered = [], [], [], [], []
     for case in spec.get("pairs", []):
         ids = {by_location[loc] for loc in case["articles"]}
         t = time.perf_counter()
-        answer = engine.answer(case["question"], article_ids=ids)
+        answer = engine.answer(case["question"], options=AnswerOptions(scope=Scope(articles=frozenset(ids))))
         latencies.append((time.perf_counter() - t) * 1000)
         flags.append(answer.disagreement is not None)
         expected.append(bool(case["disagree"]))
         held_out.append(bool(case.get("held_out")))
-        dates = [c.date for c in answer.citations if c.date]
+        dates = [c.source.date for c in answer.citations if c.source.date]
         if len(set(dates)) > 1:
             ordered.append(dates == sorted(dates))
     latest_ok = []
@@ -235,12 +236,12 @@ def evaluate_news(engine, spec: dict) -> NewsReport:  # noqa: ANN001
         answer = engine.answer(case["question"])
         latencies.append((time.perf_counter() - t) * 1000)
         latest_ok.append(bool(answer.citations) and answer_location(answer) in case["expect"])
-        dates = [c.date for c in answer.citations if c.date]
+        dates = [c.source.date for c in answer.citations if c.source.date]
         if len(set(dates)) > 1:
             ordered.append(dates == sorted(dates))
     tp = sum(f and e for f, e in zip(flags, expected))
     return NewsReport(
-        articles=len(snap.articles), copy_pairs=len(true_pairs), copy_pairs_found=len(found_pairs),
+        articles=len(articles), copy_pairs=len(true_pairs), copy_pairs_found=len(found_pairs),
         copy_precision=hit / len(found_pairs) if found_pairs else None,
         copy_recall=hit / len(true_pairs) if true_pairs else None,
         disagreement_cases=len(flags),
@@ -255,20 +256,17 @@ def evaluate_news(engine, spec: dict) -> NewsReport:  # noqa: ANN001
         latency_p50_ms=float(np.percentile(latencies, 50)) if latencies else 0.0)
 
 
-def answer_location(answer) -> str:  # noqa: ANN001
+def answer_location(answer: Answer) -> str:
     """The article (corpus location) of the citation the answer leads with by relevance."""
     best = max(answer.citations, key=lambda c: c.score)
-    return best.location
+    return best.source.location
 
 
-def run_news_eval(settings, embedder, path: Path, progress=None) -> NewsReport:  # noqa: ANN001
+def run_news_eval(settings: Settings, embedder: Embedder, path: Path, progress: Progress | None = None) -> NewsReport:
     """Index the spec's corpus (a folder beside the spec) in a temporary folder and score it."""
     import shutil
     import tempfile
     from dataclasses import replace
-
-    from qa.answering import Engine
-    from qa.indexing import build_index
 
     spec = json.loads(Path(path).read_text(encoding="utf-8"))
     source = Path(path).parent / spec.get("corpus", "")

@@ -66,6 +66,17 @@ def add_file(corpus_dir: Path, source: Path, original_name: str, max_bytes: int)
     raise UploadError(f"{original_name}: too many files named {name}")
 
 
+def add_files(corpus_dir: Path, files: list[Path], max_bytes: int) -> list[str]:
+    """Add uploaded files to the corpus; one line per file: what it was stored as, or why not."""
+    lines = []
+    for path in files:
+        try:
+            lines.append(f"added {add_file(corpus_dir, path, path.name, max_bytes).name}")
+        except UploadError as exc:
+            lines.append(f"refused: {exc}")
+    return lines
+
+
 def delete_file(corpus_dir: Path, relative: str) -> None:
     """Remove one corpus file named by its path relative to the corpus (as the index lists it)."""
     root = corpus_dir.resolve()

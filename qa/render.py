@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from html import escape
 
-from qa.answering import Answer, Citation
+from qa.answering import Answer, Citation, IndexStatus
+from qa.indexing import BuildReport
+from qa.retrieval import ArticleSummary
 
 
 def answer_html(answer: Answer) -> str:
@@ -19,7 +21,8 @@ def answer_html(answer: Answer) -> str:
     several = len({c.article_id for c in answer.citations}) > 1
     parts = []
     for c in answer.citations:
-        origin = f" <span class='qa-origin'>({escape(c.title)}{', ' + escape(c.date) if c.date else ''})</span>" \
+        src = c.source
+        origin = f" <span class='qa-origin'>({escape(src.title)}{', ' + escape(src.date) if src.date else ''})</span>" \
             if several else ""
         parts.append(f"<p class='qa-quote'>{escape(c.sentence)} {_cite(c.number)}{origin}</p>")
     if answer.disagreement:
@@ -45,17 +48,19 @@ def sources_html(answer: Answer | None, article_texts: dict[str, str]) -> str:
 
 
 def _card(c: Citation, full_text: str, found: bool) -> str:
-    meta = " · ".join(escape(x) for x in (c.date or "undated", c.author and f"by {c.author}", c.source, c.location) if x)
-    link = f" · <a href='{escape(c.url)}' target='_blank' rel='noopener noreferrer'>original</a>" \
-        if c.url.startswith(("http://", "https://")) else ""
+    src = c.source
+    meta = " · ".join(escape(x) for x in (src.date or "undated", src.author and f"by {src.author}", src.outlet,
+                                          src.location) if x)
+    link = f" · <a href='{escape(src.url)}' target='_blank' rel='noopener noreferrer'>original</a>" \
+        if src.url.startswith(("http://", "https://")) else ""
     passage = _highlight(c.passage, c.start - c.passage_start, c.end - c.passage_start)
     article = _highlight(full_text, c.start, c.end, mark_id=f"qa-mark-{c.number}") if full_text else ""
     number = f"[{c.number}]" if found else "·"
     also = ("<div class='qa-also'>Also carried by: " + ", ".join(
-        escape(f"{x.source or x.title} ({x.date or 'undated'})") for x in c.also_in) + "</div>") if c.also_in else ""
+        escape(f"{x.outlet or x.title} ({x.date or 'undated'})") for x in c.also_in) + "</div>") if c.also_in else ""
     return (f"<div class='qa-source' id='qa-source-{c.number}'>"
             f"<div class='qa-source-head'><span class='qa-num'>{number}</span> "
-            f"<span class='qa-title'>{escape(c.title)}</span></div>"
+            f"<span class='qa-title'>{escape(src.title)}</span></div>"
             f"<div class='qa-meta'>{meta}{link}</div>{also}"
             f"<blockquote class='qa-passage'>{passage}</blockquote>"
             f"<details class='qa-article'><summary>Read the whole article</summary>"
@@ -66,3 +71,25 @@ def _highlight(text: str, start: int, end: int, mark_id: str | None = None) -> s
     ident = f" id='{mark_id}'" if mark_id else ""
     body = (f"{escape(text[:start])}<mark{ident}>{escape(text[start:end])}</mark>{escape(text[end:])}")
     return "".join(f"<p>{p}</p>" for p in body.split("\n\n"))
+
+
+def library_rows(summaries: list[ArticleSummary]) -> list[list[object]]:
+    """The Library table: title, date, outlet, sentences, file."""
+    return [[s.article.title, s.article.published.isoformat() if s.article.published else "", s.article.source,
+             s.sentences, s.article.location] for s in summaries]
+
+
+def status_markdown(status: IndexStatus) -> str:
+    return (f"**{status.articles} articles**, {status.sentences} sentences, {status.chunks} chunks · model "
+            f"`{status.model}` · {status.backend} · built {status.built_at}")
+
+
+def report_markdown(report: BuildReport) -> str:
+    """A build report for the Library tab: the headline, then one line per file worth naming."""
+    head = f"**{'Index rebuilt' if report.build_id else 'Index already up to date'}:** {report.headline()}"
+    return "\n".join([head] + [f"- {_markdown_text(line)}" for line in report.details()])
+
+
+def _markdown_text(text: str) -> str:
+    """Plain text shown as Markdown: collapsed spaces, markup characters escaped."""
+    return escape(" ".join(text.split())).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_SENTENCE_CHARS = 1200
+SEGMENTER = "syntok-1"
 _PARAGRAPH = re.compile(r"[^\n]+(?:\n(?!\n)[^\n]*)*")
 
 

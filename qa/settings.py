@@ -15,7 +15,7 @@ from qa.errors import ConfigError
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
@@ -28,11 +28,16 @@ class Settings:
     max_file_mb: float = 20.0
     batch_size: int = 64
     max_sentences: int = 3  # sentences quoted in one answer
-    min_confidence: float | None = None  # abstention threshold; None = the calibrated default
+    # Below this confidence a question is declined. Calibrated on ../shared/eval with the bundled
+    # model: benchmarks/abstention_experiment.py, benchmarks/results/abstention.md.
+    min_confidence: float = 0.41
     keep_builds: int = 2  # finished builds kept on disk (the active one included)
     exact_limit: int = 50_000  # sentence vectors searched exactly; above, an IVF index finds candidates
     bf16: str = "auto"  # bfloat16 for builds: "auto" (where the CPU has it natively), "1" or "0"
     cache_dir: Path = Path.home() / ".cache" / "qa"  # the ONNX export of the model
+    auth: str = ""  # "user:password": the web app asks for this login
+    auth_file: Path | None = None  # one "user:password" a line (# comments), as well
+    sessions: int = 1000  # web sessions whose state the app keeps (least recently used dropped)
 
     def __post_init__(self) -> None:
         if not 16 <= self.chunk_tokens <= 2048:
@@ -47,6 +52,21 @@ class Settings:
             raise ConfigError(f"keep_builds must be at least 1, got {self.keep_builds}")
         if self.bf16 not in ("auto", "1", "0"):
             raise ConfigError(f"bf16 must be auto, 1 or 0, got {self.bf16!r}")
+
+    def users(self) -> list[tuple[str, str]]:
+        """The logins of `auth` and `auth_file`."""
+        lines = [self.auth]
+        if self.auth_file is not None:
+            try:
+                lines += self.auth_file.read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise ConfigError(f"cannot read QA_AUTH_FILE {self.auth_file}: {exc.strerror}") from exc
+        pairs = (line.strip().partition(":") for line in lines if not line.lstrip().startswith("#"))
+        return [(user, password) for user, sep, password in pairs if sep and user]
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1_000_000)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:

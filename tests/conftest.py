@@ -43,3 +43,11 @@ def real_embedder():
     from qa.embedding import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
+
+
+def search(view, embedder, text: str, k: int = 10, history: tuple[str, ...] = ()) -> list:
+    """The ranking's best `k` sentences for the question `text` (analysed as the engine does)."""
+    from qa.question import analyze
+    from qa.retrieval import rank
+
+    return rank(view, embedder, analyze(text, history, dated=view.spans_dates), k=k)

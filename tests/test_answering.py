@@ -7,7 +7,9 @@ from datetime import date
 
 import pytest
 
-from qa.answering import NOT_FOUND, Engine, needs_context
+from qa.answering import NOT_FOUND, AnswerOptions, Engine
+from qa.question import needs_context
+from qa.retrieval import Scope
 from qa.indexing import build_index
 from qa.settings import Settings
 from tests.conftest import DATA
@@ -30,17 +32,18 @@ def test_answers_with_quoted_cited_sentences(engine):
     assert a.found
     first = a.citations[0]
     assert "some 10,000 of them have been deployed" in first.sentence
-    assert first.title == "US, S.Korea Call For North To Withdraw Troops From Russia"
-    assert (first.date, first.source, first.author) == ("2024-10-31", "UrduPoint / Pakistan Point News", "Fahad Shabbir")
+    assert first.source.title == "US, S.Korea Call For North To Withdraw Troops From Russia"
+    assert (first.source.date, first.source.outlet, first.source.author) == (
+        "2024-10-31", "UrduPoint / Pakistan Point News", "Fahad Shabbir")
     assert a.text.startswith(first.sentence + " [1]")
     assert 1 <= len(a.citations) <= 3 and [c.number for c in a.citations] == list(range(1, len(a.citations) + 1))
 
 
 def test_citation_spans_point_into_the_article(engine):
     a = engine.answer("What did Lloyd Austin call for?")
-    snap = engine.index.get().snapshot
+    view = engine.view()
     for c in a.citations:
-        text = snap.articles[c.article_id].text
+        text = view.article(c.article_id).text
         assert text[c.start:c.end] == c.sentence
         assert text[c.passage_start:c.passage_end] == c.passage and c.sentence in c.passage
         assert c.passage_start <= c.start and c.end <= c.passage_end
@@ -50,7 +53,7 @@ def test_unrelated_questions_are_declined(engine):
     for q in ("What is the best recipe for banana bread?", "Who won the 2018 FIFA World Cup?",
               "How do I reset my router password?"):
         a = engine.answer(q)
-        assert not a.found and a.text == NOT_FOUND and a.citations == [], q
+        assert not a.found and a.text == NOT_FOUND and a.citations == (), q
         assert len(a.closest) <= 2  # offered separately, never as the answer
 
 
@@ -72,14 +75,14 @@ def test_names_are_the_capitalized_words_inside_sentences():
 
 def test_strictness_is_configurable(engine):
     q = "Which country's defense chiefs met at the Pentagon?"
-    assert engine.answer(q, min_confidence=0.0).found
-    assert not engine.answer(q, min_confidence=5.0).found
+    assert engine.answer(q, options=AnswerOptions(min_confidence=0.0)).found
+    assert not engine.answer(q, options=AnswerOptions(min_confidence=5.0)).found
 
 
 def test_max_sentences(engine):
     q = "What did officials say about North Korean troops?"
-    assert len(engine.answer(q, max_sentences=1).citations) == 1
-    assert len(engine.answer(q, max_sentences=3).citations) == 3
+    assert len(engine.answer(q, options=AnswerOptions(max_sentences=1)).citations) == 1
+    assert len(engine.answer(q, options=AnswerOptions(max_sentences=3)).citations) == 3
 
 
 def test_copies_of_one_story_are_not_cited_twice(engine):
@@ -89,19 +92,19 @@ def test_copies_of_one_story_are_not_cited_twice(engine):
 
 
 def test_sentences_from_several_articles_say_which_is_which(engine):
-    a = engine.answer("North Korean troops in Kursk and Russia", max_sentences=3)
-    titles = {c.title for c in a.citations}
+    a = engine.answer("North Korean troops in Kursk and Russia", options=AnswerOptions(max_sentences=3))
+    titles = {c.source.title for c in a.citations}
     assert len(titles) > 1
     for c in a.citations:
-        assert f"[{c.number}] ({c.title}, {c.date})" in a.text
+        assert f"[{c.number}] ({c.source.title}, {c.source.date})" in a.text
 
 
 def test_date_and_article_filters(engine):
     q = "What did officials say about North Korean soldiers?"
-    since = engine.answer(q, since=date(2024, 11, 10))
-    assert since.found and all(c.date >= "2024-11-10" for c in since.citations)
+    since = engine.answer(q, options=AnswerOptions(scope=Scope(since=date(2024, 11, 10))))
+    assert since.found and all(c.source.date >= "2024-11-10" for c in since.citations)
     seed_id = engine.answer("What did Lloyd Austin call for?").citations[0].article_id
-    only = engine.answer(q, article_ids={seed_id})
+    only = engine.answer(q, options=AnswerOptions(scope=Scope(articles=frozenset({seed_id}))))
     assert {c.article_id for c in only.citations} == {seed_id}
 
 
@@ -133,9 +136,9 @@ def test_hostile_or_foreign_questions_get_a_sane_reply(engine, q):
     assert a.text and len(a.question) <= 2000
     if not a.found:
         assert a.text == NOT_FOUND
-    snap = engine.index.get().snapshot
+    view = engine.view()
     for c in a.citations + a.closest:
-        assert snap.articles[c.article_id].text[c.start:c.end] == c.sentence
+        assert view.article(c.article_id).text[c.start:c.end] == c.sentence
         assert c.sentence in a.text or not a.found
     assert "pwned" not in a.text and "system prompt" not in a.text.lower()
 

@@ -36,7 +36,7 @@ def app(tmp_path_factory, real_embedder):
     engine = Engine(settings, real_embedder)
     demo = build_demo(engine)
     port = _free_port()
-    options = launch_options() | {"auth": None}
+    options = launch_options(settings) | {"auth": None}
     demo.queue(default_concurrency_limit=8).launch(server_name="127.0.0.1", server_port=port,
                                                    prevent_thread_lock=True, quiet=True, **options)
     yield f"http://127.0.0.1:{port}/", engine, root
@@ -74,7 +74,7 @@ def test_chat_keeps_answering_during_a_rebuild(app):
             errors.append(exc)
     builder.join()
     assert errors == [] and all(a.found for a in answers)
-    assert engine.answer("Which clause of the draft treaty did delegates discuss?").citations[0].title == "Extra"
+    assert engine.answer("Which clause of the draft treaty did delegates discuss?").citations[0].source.title == "Extra"
     (root / "corpus" / "extra.md").unlink()
     build_index(engine.settings, engine.embedder)
 

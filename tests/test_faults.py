@@ -14,6 +14,7 @@ import time
 import pytest
 
 from qa import store
+from qa.store import writer
 from qa.answering import Engine
 from qa.errors import IndexWriteError
 from qa.indexing import build_index
@@ -57,9 +58,9 @@ def test_full_disk_during_a_build_is_one_clear_error_and_the_previous_index_stay
 
 
 @pytest.mark.parametrize("where, error", [
-    ("write_bm25", OSError(errno.ENOSPC, "No space left on device")),  # whole builds
+    ("write_counts", OSError(errno.ENOSPC, "No space left on device")),  # whole builds
     ("write_vectors", RuntimeError("Error in faiss::FileIOWriter: fwrite failed")),
-    ("write_delta_vectors", OSError(errno.ENOSPC, "No space left on device")),  # delta builds
+    ("write_npy", OSError(errno.ENOSPC, "No space left on device")),  # delta builds
     ("link_base", OSError(errno.EMLINK, "Too many links")),
     ("new_build_dir", PermissionError(errno.EACCES, "Permission denied")),
     ("publish", OSError(errno.EROFS, "Read-only file system")),
@@ -71,9 +72,9 @@ def test_write_failures_keep_the_previous_index(settings, fake, corpus, monkeypa
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(store, where, fail)
+    monkeypatch.setattr(writer, where, fail)
     with pytest.raises(IndexWriteError) as exc:
-        build_index(settings, fake, full=where in ("write_bm25", "write_vectors"))
+        build_index(settings, fake, full=where in ("write_counts", "write_vectors"))
     message = str(exc.value)
     assert str(settings.index_dir) in message and "the previous index is still in use" in message
     assert (error.strerror if isinstance(error, OSError) else str(error)) in message

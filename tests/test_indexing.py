@@ -201,13 +201,18 @@ def test_bm25_matrix_is_what_bm25s_computes(settings, fake, tmp_path):
     """The vectorized BM25 build gives bm25s's own scores, term by term and document by document."""
     import bm25s
 
+    from qa.retrieval import BM25_PARAMS
+    from qa.retrieval.lexical import bm25_index
+    from qa.store.bm25 import count_terms, read_counts, write_counts
+
     build_index(settings, fake)
-    db = store.open_db(store.current_build_dir(settings.index_dir))
+    snap = store.load_snapshot(settings.index_dir)
     for name in ("sentences", "chunks"):
-        docs = store.read_terms(db, name) + ["", "repeat repeat repeat word"]
-        store.write_bm25(tmp_path, name, docs)
-        ours = store.read_bm25(tmp_path, name)
-        k1, b = store.BM25_PARAMS[name]
+        docs = snap.terms(name) + ["", "repeat repeat repeat word"]
+        (tmp_path / name).mkdir()
+        write_counts(tmp_path / name, name, count_terms(docs))
+        k1, b = BM25_PARAMS[name]
+        ours = bm25_index(read_counts(tmp_path / name, name), k1, b)
         reference = bm25s.BM25(k1=k1, b=b)
         reference.index([d.split() or ["\0"] for d in docs], show_progress=False)
         assert ours.vocab_dict.keys() == reference.vocab_dict.keys()
@@ -220,13 +225,18 @@ def test_bm25_matrix_is_what_bm25s_computes(settings, fake, tmp_path):
 def test_a_delta_merged_into_the_stored_bm25_counts_is_a_whole_bm25(tmp_path):
     """Base rows kept and removed, delta rows with new terms, an empty row, terms that only removed
     rows held: the merge from stored counts is the BM25 of the rows that remain, term by term."""
+    from qa.retrieval import BM25_PARAMS
+    from qa.retrieval.lexical import bm25_index
+    from qa.store.bm25 import count_terms, merge_counts, read_counts, write_counts
+
     base_docs = ["north korean troops", "troops troops moved", "", "kursk front line", "only here gone"]
     delta_docs = ["new term troops", "", "kursk kursk"]
+    write_counts(tmp_path, "sentences", count_terms(base_docs))
     for name in ("sentences", "chunks"):
-        store.write_bm25(tmp_path, name, base_docs)
+        params = BM25_PARAMS[name]
         keep = np.array([0, 1, 2, 3])  # the last base row was replaced or removed
-        merged = store.merged_bm25(tmp_path, name, keep, delta_docs)
-        whole = store.bm25_index(name, [base_docs[i] for i in keep] + delta_docs)
+        merged = bm25_index(merge_counts(read_counts(tmp_path, "sentences"), keep, delta_docs), *params)
+        whole = bm25_index(count_terms([base_docs[i] for i in keep] + delta_docs), *params)
         assert merged.vocab_dict.keys() == whole.vocab_dict.keys() and "gone" not in merged.vocab_dict
         for term in [t for t in whole.vocab_dict if t]:  # "" is bm25s's empty token, never scored
             assert np.array_equal(merged.get_scores([term]), whole.get_scores([term]))
@@ -237,7 +247,8 @@ def test_a_delta_merged_into_the_stored_bm25_counts_is_a_whole_bm25(tmp_path):
 def _same_as_a_whole_build(settings, fake, tmp_path):
     """The active (delta) build holds what a whole build of the same corpus holds, and answers
     alike: the same sentences with the same vectors, the same search results and scores."""
-    from qa.retrieval import LiveIndex, search
+    from qa.retrieval import LiveIndex
+    from tests.conftest import search
 
     whole = replace(settings, index_dir=tmp_path / "whole")
     assert not build_index(whole, fake, full=True).delta
@@ -299,11 +310,11 @@ def test_a_delta_replaces_changed_and_removes_deleted_base_articles(settings, fa
 
 
 def test_a_delta_past_its_limit_is_merged_into_a_whole_build(settings, fake, corpus, monkeypatch):
-    from qa import indexing
+    from qa.indexing import plan
 
     build_index(settings, fake)
-    monkeypatch.setattr(indexing, "DELTA_ARTICLES", 1)
-    monkeypatch.setattr(indexing, "DELTA_SHARE", 0.0)
+    monkeypatch.setattr(plan, "DELTA_ARTICLES", 1)
+    monkeypatch.setattr(plan, "DELTA_SHARE", 0.0)
     (corpus / "one.txt").write_text("One\nThe first added story is here.")
     assert build_index(settings, fake).delta
     (corpus / "two.txt").write_text("Two\nThe second added story is here.")

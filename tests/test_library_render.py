@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answering import Answer, Citation
+from qa.answering import Answer, Citation, Source
 from qa.library import UploadError, add_file, delete_file, safe_name
 from qa.render import answer_html, sources_html
 
@@ -51,16 +51,21 @@ def test_delete_file_only_inside_corpus(tmp_path):
     assert not (corpus / "a.txt").exists() and (tmp_path / "secret.txt").exists()
 
 
-def _citation(sentence: str, title: str) -> Citation:
+def _source(title: str, article_id: str = "id1", date: str = "2024-11-01", outlet: str = "<b>Outlet</b>") -> Source:
+    return Source(article_id=article_id, title=title, date=date, outlet=outlet, author="<u>Author</u>",
+                  location="evil.md", url="javascript:alert(1)")
+
+
+def _citation(sentence: str, title: str, **source: str) -> Citation:
     passage = f"Before. {sentence} After."
-    return Citation(1, "id1", title, "2024-11-01", "<b>Outlet</b>", "<u>Author</u>", "evil.md", "javascript:alert(1)",
-                    sentence, 8, 8 + len(sentence), passage, 0, len(passage), 1.0)
+    return Citation(number=1, source=_source(title, **source), sentence=sentence, start=8, end=8 + len(sentence),
+                    passage=passage, passage_start=0, passage_end=len(passage), score=1.0)
 
 
 def test_markup_in_articles_is_escaped():
     evil = '<script>window.pwned=1</script><img src=x onerror="alert(1)"> **bold** [link](http://x)'
     c = _citation(evil, "<i>Title</i>")
-    answer = Answer("q", True, evil + " [1]", [c])
+    answer = Answer(question="q", found=True, text=evil + " [1]", citations=(c,))
     html = answer_html(answer) + sources_html(answer, {"id1": f"Before. {evil} After."})
     assert "<script>" not in html and "<img" not in html and "<i>Title</i>" not in html and "<u>" not in html
     assert "by &lt;u&gt;Author&lt;/u&gt;" in html
@@ -71,7 +76,7 @@ def test_markup_in_articles_is_escaped():
 
 def test_not_found_reply_labels_closest_passages():
     c = _citation("Something near.", "Near")
-    answer = Answer("q", False, "I couldn't find this in the indexed articles.", [], [c])
+    answer = Answer(question="q", found=False, text="I couldn't find this in the indexed articles.", closest=(c,))
     assert "couldn&#x27;t find" in answer_html(answer)
     assert "Closest passages - not an answer" in sources_html(answer, {})
 
@@ -79,14 +84,14 @@ def test_not_found_reply_labels_closest_passages():
 def test_copies_and_differing_figures_are_shown_escaped():
     from dataclasses import replace
 
-    from qa.answering import Claim, Copy, Disagreement
+    from qa.answering import Claim, Disagreement
 
-    c1 = replace(_citation("Some 10,000 troops.", "One"), also_in=[
-        Copy("Copy", "2024-11-02", "<b>Courier</b>", "copy.html", "")])
-    c2 = replace(_citation("About 8,000 soldiers.", "Two"), number=2, article_id="id2", date="2024-11-05")
-    differ = Disagreement("troop", [Claim(1, "10,000 <troops>", "2024-11-01", "A"),
-                                    Claim(2, "8,000 soldiers", "2024-11-05", "B")])
-    answer = Answer("q", True, "text", [c1, c2], [], differ)
+    c1 = replace(_citation("Some 10,000 troops.", "One"), also_in=(
+        _source("Copy", "id3", "2024-11-02", "<b>Courier</b>"),))
+    c2 = replace(_citation("About 8,000 soldiers.", "Two", article_id="id2", date="2024-11-05"), number=2)
+    differ = Disagreement("troop", (Claim(1, "10,000 <troops>", "2024-11-01", "A"),
+                                    Claim(2, "8,000 soldiers", "2024-11-05", "B")))
+    answer = Answer(question="q", found=True, text="text", citations=(c1, c2), disagreement=differ)
     html = answer_html(answer) + sources_html(answer, {})
     assert ("<strong>The sources differ:</strong> 10,000 &lt;troops&gt; <a class='qa-cite' "
             "href='#qa-source-1'>[1]</a> (2024-11-01); 8,000 soldiers") in html

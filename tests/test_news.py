@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from qa.answering import Engine, asks_latest
+from qa.answering import AnswerOptions, Engine
 from qa.articles import list_corpus, read_file
 from qa.cli import main
-from qa.disagreement import asked_outcome, asked_units, differ, figures
+from qa.figures import differ, figures
 from qa.evaluation import evaluate_news
 from qa.indexing import build_index
+from qa.question import analyze, asks_latest
+from qa.retrieval import Scope
 from qa.settings import Settings
 from qa.syndication import Postings, affected, copy_groups, shingles
 from tests.conftest import DATA
@@ -134,32 +136,6 @@ def test_updates_group_copies_as_a_whole_build_does(tmp_path, fake):
     assert groups(settings.index_dir) == whole() == []
 
 
-def test_an_update_of_a_base_without_postings_reads_every_signature(tmp_path, fake):
-    """A base written before shingle postings were stored: updates still group copies (from
-    every stored signature), and the next whole base stores postings."""
-    import json
-
-    from qa import store
-
-    corpus = tmp_path / "corpus"
-    shutil.copytree(NEWS, corpus)
-    courier = corpus / "2024-11-04-daily-courier-spy-agency.html"
-    data = courier.read_bytes()
-    courier.unlink()
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    build_index(settings, fake)
-    base = store.current_build_dir(settings.index_dir)
-    manifest = json.loads((base / "manifest.json").read_text())
-    for name in ("shingle-hashes.npy", "shingle-owners.npy"):
-        (base / name).unlink()
-        del manifest["base_files"][name]
-    (base / "manifest.json").write_text(json.dumps(manifest))
-    courier.write_bytes(data)
-    assert build_index(settings, fake).delta
-    snap = store.load_snapshot(settings.index_dir)
-    assert sorted(sorted(snap.articles[i].location for i in g) for g in set(snap.copies.values())) == [sorted(COPIES)]
-
-
 def test_shingles_ignore_case_and_punctuation_and_are_stable():
     a = shingles("The Pentagon said on Tuesday that about 8,000 soldiers had moved.")
     assert a.tolist() == shingles("THE PENTAGON SAID, ON TUESDAY, THAT ABOUT 8,000 SOLDIERS HAD MOVED!").tolist()
@@ -178,12 +154,12 @@ def test_shingles_ignore_case_and_punctuation_and_are_stable():
     ("What did Lloyd Austin say?", set()),
 ])
 def test_the_question_says_which_figures_it_asks_for(question, units):
-    assert asked_units(question) == units
+    assert analyze(question).units == units
 
 
 def test_figures_are_read_with_their_unit():
     def read(sentence, question=None):
-        return [(f.value, f.unit, f.text) for f in figures(sentence, asked_units(question) if question else None)]
+        return [(f.value, f.unit, f.text) for f in figures(sentence, analyze(question).units if question else None)]
 
     assert read("The Pentagon said that about 8,000 North Korean soldiers had moved to Kursk.") == [
         (8000.0, "troop", "8,000 North Korean soldiers")]
@@ -197,7 +173,7 @@ def test_figures_are_read_with_their_unit():
         ("11-20", "date", "November 20"), ("2025", "year", "2025")]
     assert read("The city has hosted the final nine times since the stadium opened.") == [
         (9.0, "time", "nine times")]
-    assert [asked_outcome(q) for q in ("How many soldiers were killed?", "How many soldiers moved?")] == [
+    assert [analyze(q).outcome for q in ("How many soldiers were killed?", "How many soldiers moved?")] == [
         "killed", None]
 
 
@@ -225,7 +201,7 @@ def news(tmp_path_factory, real_embedder):
     report = build_index(settings, real_embedder)
     assert report.copy_groups == 1
     engine = Engine(settings, real_embedder)
-    location = {a.location: a.id for a in engine.index.get().snapshot.articles.values()}
+    location = {s.article.location: s.article.id for s in engine.articles()}
     return engine, location
 
 
@@ -237,16 +213,16 @@ def test_a_syndicated_story_is_cited_once_with_the_outlets_that_carried_it(news)
             or "started moving toward the front line" in c.sentence]
     assert len(wire) == 1  # three copies, one citation
     cited = wire[0]
-    assert (cited.location, cited.source, cited.date) == (WIRE, "Global Wire", "2024-11-04")  # the earliest copy
+    assert (cited.source.location, cited.source.outlet, cited.source.date) == (WIRE, "Global Wire", "2024-11-04")  # the earliest copy
     assert {c.location for c in cited.also_in} == COPIES - {WIRE}
-    assert {c.source for c in cited.also_in} == {"Daily Courier", "Northern Times"}
+    assert {c.outlet for c in cited.also_in} == {"Daily Courier", "Northern Times"}
 
 
 def test_sources_that_state_different_figures_are_shown_together(news):
     engine, location = news
     pair = {location["2024-10-31-us-skorea-call-for-north-to-withdraw-troops.txt"],
             location["2024-11-05-pentagon-briefing.md"]}
-    a = engine.answer("How many North Korean troops are in Russia?", article_ids=pair, max_sentences=1)
+    a = engine.answer("How many North Korean troops are in Russia?", options=AnswerOptions(max_sentences=1, scope=Scope(articles=frozenset(pair))))
     assert a.found and a.disagreement is not None and a.disagreement.unit == "troop"
     claims = a.disagreement.claims
     assert [(c.figure, c.date) for c in claims] == [("10,000", "2024-10-31"),
@@ -261,17 +237,17 @@ def test_sources_that_agree_are_not_flagged(news):
     engine, location = news
     pair = {location["2024-10-31-us-skorea-call-for-north-to-withdraw-troops.txt"],
             location["2024-11-06-nato-confirms-deployment.md"]}
-    a = engine.answer("How many North Korean troops have been deployed to Russia?", article_ids=pair)
+    a = engine.answer("How many North Korean troops have been deployed to Russia?", options=AnswerOptions(scope=Scope(articles=frozenset(pair))))
     assert a.found and a.disagreement is None
-    assert len({c.location for c in a.citations}) == 2
+    assert len({c.source.location for c in a.citations}) == 2
 
 
 def test_latest_question_prefers_the_newest_article_and_citations_run_oldest_to_newest(news):
     engine, _ = news
     a = engine.answer("What is the latest estimate of North Korean troops in Russia?")
     best = max(a.citations, key=lambda c: c.score)
-    assert best.location == "2024-11-19-troop-estimate-rises.md"
-    dates = [c.date for c in a.citations]
+    assert best.source.location == "2024-11-19-troop-estimate-rises.md"
+    dates = [c.source.date for c in a.citations]
     assert len(set(dates)) > 1 and dates == sorted(dates)
     assert [c.number for c in a.citations] == list(range(1, len(a.citations) + 1))
 
@@ -291,15 +267,15 @@ def test_how_many_questions_rank_figures_of_what_they_ask(news):
     assert moved.found and not any("killed" in c.sentence for c in moved.citations)
     killed = engine.answer("How many North Korean soldiers have been killed?")
     best = sorted(killed.citations, key=lambda c: -c.score)[:2]
-    assert [c.location for c in best] == ["2024-11-20-kyiv-casualties.md", "2024-11-21-seoul-casualties.md"]
+    assert [c.source.location for c in best] == ["2024-11-20-kyiv-casualties.md", "2024-11-21-seoul-casualties.md"]
 
 
 def test_date_filters(news):
     engine, _ = news
-    a = engine.answer("How many North Korean troops are in Russia?", since=date(2024, 11, 10))
-    assert a.found and all(c.date >= "2024-11-10" for c in a.citations)
-    a = engine.answer("How many North Korean troops are in Russia?", until=date(2024, 11, 1))
-    assert a.found and {c.date for c in a.citations} == {"2024-10-31"}
+    a = engine.answer("How many North Korean troops are in Russia?", options=AnswerOptions(scope=Scope(since=date(2024, 11, 10))))
+    assert a.found and all(c.source.date >= "2024-11-10" for c in a.citations)
+    a = engine.answer("How many North Korean troops are in Russia?", options=AnswerOptions(scope=Scope(until=date(2024, 11, 1))))
+    assert a.found and {c.source.date for c in a.citations} == {"2024-10-31"}
 
 
 def test_news_eval_measures_copies_disagreement_and_latest(news):

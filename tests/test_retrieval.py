@@ -7,8 +7,9 @@ import pytest
 
 from qa import retrieval, store
 from qa.indexing import build_index
-from qa.retrieval import LiveIndex, reduce_question, search
+from qa.retrieval import LiveIndex, reduce_question
 from qa.settings import Settings
+from tests.conftest import search
 from tests.fakes import FakeEmbedder
 
 
@@ -85,7 +86,8 @@ def test_large_index_uses_ivf_and_finds_what_exact_search_finds(tmp_path, fake, 
     import shutil
     from dataclasses import replace
 
-    from qa.answering import Engine
+    from qa.answering import AnswerOptions, Engine
+    from qa.retrieval import Scope
     from qa.settings import Settings
     from tests.conftest import DATA
 
@@ -108,11 +110,11 @@ def test_large_index_uses_ivf_and_finds_what_exact_search_finds(tmp_path, fake, 
         ra, rb = search(a, fake, question, k=5), search(b, fake, question, k=5)
         assert [h.row for h in ra] == [h.row for h in rb]
         assert np.allclose([h.score for h in ra], [h.score for h in rb], atol=1e-5)
-    assert np.array_equal(b.sentence_vectors, a.sentence_vectors)  # the exact vectors, kept beside it
+    assert np.array_equal(np.asarray(b.snapshot.sentence_vectors), a.snapshot.sentence_vectors)  # the exact vectors, kept beside it
     some = {aid for aid, art in b.snapshot.articles.items() if art.location.startswith("story-1")}
     for filtered_exact in (retrieval.FILTERED_EXACT, 0):  # a narrow filter: exact; a wide one: IVF selector
-        monkeypatch.setattr(retrieval, "FILTERED_EXACT", filtered_exact)
-        answer = Engine(graph, fake).answer("vehicles reported on day 3", article_ids=some, min_confidence=-10)
+        monkeypatch.setattr(retrieval.folder, "FILTERED_EXACT", filtered_exact)
+        answer = Engine(graph, fake).answer("vehicles reported on day 3", options=AnswerOptions(min_confidence=-10, scope=Scope(articles=frozenset(some))))
         assert answer.citations and {c.article_id for c in answer.citations} <= some
 
 

@@ -1,12 +1,11 @@
-"""Figures stated in sentences, and whether two sources state different figures for one thing.
+"""Figures stated in text: numbers with the unit they count, amounts, shares and dates.
 
-Scope: questions that ask for a number, an amount, a share or a date ("How many troops...",
-"How large is the package...", "When will he visit..."). The question says which kind of figure it
-asks for (troops, dollars, percent, a date); each candidate sentence's figures of that kind are
-read with their unit (the noun they count, normalized: "soldiers" and "troops" are one unit), and
-two stories disagree when, for a unit both state, no value of one matches a value of the other.
-Rule-based on purpose: every flag can be checked by reading the two sentences. Measured on
-tests/data/news-eval.json with `qa eval` (precision and recall in the README).
+A figure is read with its unit (the noun it counts, normalized: "soldiers" and "troops" are one
+unit; "$", "%", "km", "date", "year") and, when a word near it says so, the outcome of what it
+counts ("killed", "destroyed"): 100 soldiers killed and 10,000 soldiers deployed count different
+things. `differ` says whether two sources' figures contradict. Rule-based on purpose: every call
+can be checked by reading the sentence. This module reads text only; which question asks for which
+figures is `qa.question`'s, which sources disagree is `qa.answering`'s.
 """
 
 from __future__ import annotations
@@ -15,27 +14,24 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from qa.terms import STOPWORDS, answer_type, stem, terms
+from qa.terms import STOPWORDS, stem, terms
 
-_TOKEN = re.compile(r"[$€£]|\d[\d,.]*\w*|\w+(?:[-'’]\w+)*|%|[^\w\s]", re.UNICODE)
+TOKEN = re.compile(r"[$€£]|\d[\d,.]*\w*|\w+(?:[-'’]\w+)*|%|[^\w\s]", re.UNICODE)
 _NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
-_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
-                                     "thirteen fourteen fifteen sixteen seventeen eighteen nineteen "
-                                     "twenty".split())} | {
+NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven "
+                                           "twelve thirteen fourteen fifteen sixteen seventeen eighteen "
+                                           "nineteen twenty".split())} | {
     "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
     "hundred": 100, "dozen": 12}
-_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "bn": 1e9}
-_MONTHS = {m: i + 1 for i, m in enumerate("january february march april may june july august september "
-                                          "october november december".split())}
+SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "bn": 1e9}
+MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+               "october", "november", "december")
+_MONTHS = {m: i + 1 for i, m in enumerate(MONTH_NAMES)}
 _MONTHS |= {m[:3]: n for m, n in _MONTHS.items()} | {"sept": 9}
 # One unit for words news uses interchangeably for the same thing counted.
 _SYNONYMS = {"soldier": "troop", "force": "troop", "personnel": "troop", "serviceman": "troop",
              "percent": "%", "per": "%", "kilometre": "km", "kilometer": "km", "mile": "mile",
              "dollar": "$", "usd": "$", "euro": "€", "pound": "£"}
-_DISTANCE = frozenset({"km", "mile", "metre", "meter"})
-_DURATION = frozenset({"day", "week", "month", "year", "hour", "minute"})
-_CHANGE = re.compile(r"\b(ris|rose|grow|grew|fall|fell|increas|decreas|drop|jump|climb|declin|gain|lost|"
-                     r"lose|shr[iu]nk|up|down)\w*", re.I)
 _MAX_UNIT_WORDS = 4
 # Words near a figure that say what happened to what it counts: figures of different outcomes count
 # different things and are never compared.
@@ -63,34 +59,21 @@ class Figure:
         return self.unit, self.outcome
 
 
-def asked_units(question: str) -> frozenset[str] | None:
-    """The units of figure `question` asks for; an empty set when it asks for none, None for any."""
-    kind = answer_type(question)
-    q = question.lower()
-    if kind == "date":
-        return frozenset({"date", "year"})
-    counted = re.search(r"\b(?:estimate|figure|number|toll|count|total|tally)s? of\s+(.+)", question, re.I)
-    if kind != "number" and not counted:
-        return frozenset()
-    if re.search(r"\bhow far\b", q):
-        return _DISTANCE
-    if re.search(r"\bhow long\b", q):
-        return _DISTANCE | _DURATION
-    if re.search(r"\b(percent|percentage|share|rate)\b", q) or (
-            re.search(r"\bhow much\b", q) and _CHANGE.search(q)):
-        return frozenset({"%"})
-    if re.search(r"\bhow (much|large|big)\b|\b(cost|worth|spend|spent|budget|price)\b", q):
-        return frozenset({"$", "€", "£"})
-    many = re.search(r"\bhow many\s+(.+)", question, re.I) or counted
-    if many:
-        unit = _unit_of(_TOKEN.findall(many.group(many.lastindex or 0)))
-        return frozenset({unit}) if unit else None
-    return None
+def outcome_of(words: Iterable[str]) -> str | None:
+    """The first outcome word among `words` (lower case), normalized: "dead" -> "killed"."""
+    return next((_OUTCOMES[w] for w in words if w in _OUTCOMES), None)
 
 
-def asked_outcome(question: str) -> str | None:
-    """What happened to what the question counts ("How many soldiers were killed?": "killed"), if said."""
-    return _outcome(t.lower() for t in _TOKEN.findall(question))
+def unit_of(tokens: list[str]) -> str | None:
+    """The unit a noun phrase counts: its last word, stemmed and normalized ("North Korean
+    soldiers" -> "troop"); None when the tokens start with no noun phrase."""
+    run = _run([t.lower() for t in tokens])
+    return normal_unit(stem(run[-1])) if run else None
+
+
+def normal_unit(term: str) -> str:
+    """One name for units news uses interchangeably ("soldier" and "troop")."""
+    return _SYNONYMS.get(term, term)
 
 
 def states_figure(sentence: str, units: frozenset[str], outcome: str | None) -> bool:
@@ -105,9 +88,8 @@ def figures(sentence: str, units: frozenset[str] | None = None) -> list[Figure]:
     A figure whose unit is not written next to it ("some 10,000 of them") takes the unit asked
     for, if the sentence names that unit elsewhere.
     """
-    tokens = list(_TOKEN.finditer(sentence))
-    words = [t.group(0) for t in tokens]
-    lower = [w.lower().rstrip(".,") for w in words]
+    tokens = list(TOKEN.finditer(sentence))
+    lower = [t.group(0).lower().rstrip(".,") for t in tokens]
     named = {normal_unit(t) for t in terms(sentence)}
     out: list[Figure] = []
     used: set[int] = set()
@@ -118,53 +100,51 @@ def figures(sentence: str, units: frozenset[str] | None = None) -> list[Figure]:
         if date:
             value, width = date
             used.update(range(i, i + width))
-            unit = "year" if len(value) == 4 else "date"
-            out.append(Figure(value, unit, _span(sentence, tokens, i, i + width)))
+            out.append(Figure(value, "year" if len(value) == 4 else "date", _span(sentence, tokens, i, i + width)))
             continue
         value = _number(w)
         if value is None or (i + 1 < len(lower) and lower[i + 1] in ("th", "st", "nd", "rd")):
             continue
-        first, j = i, i + 1
-        currency = lower[i - 1] if i > 0 and lower[i - 1] in ("$", "€", "£") else None
-        if currency:
-            first = i - 1
-        if j < len(lower) and lower[j] in _SCALE:
-            value *= _SCALE[lower[j]]
-            j += 1
-        if j < len(lower) and (lower[j] == "%" or lower[j] in ("percent", "pct")):
-            unit, j = "%", j + 1
-        elif j + 1 < len(lower) and lower[j] == "per" and lower[j + 1] == "cent":
-            unit, j = "%", j + 2
-        elif currency:
-            unit = currency
-        else:
-            rest = lower[j:]
-            if rest[:1] == ["of"]:  # "8,000 of the troops", "some 10,000 of them"
-                rest = rest[2:] if rest[1:2] == ["the"] else []
-            run = _run(rest)
-            unit = _unit_of(run)
-            j += len(run) if lower[j:j + 1] != ["of"] else 0
+        first, j, unit, value = _figure_at(lower, i, value)
         if unit is None and units:
             unit = next((u for u in sorted(units) if u in named), None)
         used.update(range(i, j))
-        near = lower[max(0, first - OUTCOME_WINDOW):j + OUTCOME_WINDOW]
-        outcome = _outcome(near)
+        outcome = outcome_of(lower[max(0, first - OUTCOME_WINDOW):j + OUTCOME_WINDOW])
         out.append(Figure(value, unit, _span(sentence, tokens, first, j), outcome))
     return [f for f in out if units is None or f.unit in units]
 
 
+def _figure_at(lower: list[str], i: int, value: float) -> tuple[int, int, str | None, float]:
+    """The figure whose number is token i: (first token, end token, unit, value with its scale)."""
+    first, j = i, i + 1
+    currency = lower[i - 1] if i > 0 and lower[i - 1] in ("$", "€", "£") else None
+    if currency:
+        first = i - 1
+    if j < len(lower) and lower[j] in SCALES:
+        value *= SCALES[lower[j]]
+        j += 1
+    if j < len(lower) and (lower[j] == "%" or lower[j] in ("percent", "pct")):
+        return first, j + 1, "%", value
+    if j + 1 < len(lower) and lower[j] == "per" and lower[j + 1] == "cent":
+        return first, j + 2, "%", value
+    if currency:
+        return first, j, currency, value
+    rest = lower[j:]
+    if rest[:1] == ["of"]:  # "8,000 of the troops", "some 10,000 of them"
+        rest = rest[2:] if rest[1:2] == ["the"] else []
+    run = _run(rest)
+    unit = unit_of(run)
+    return first, j + (len(run) if lower[j:j + 1] != ["of"] else 0), unit, value
+
+
 def differ(a: list[Figure], b: list[Figure]) -> tuple[str, str | None] | None:
-    """The (unit, outcome) on which two stories' figures contradict: both state it, with no value
+    """The (unit, outcome) on which two sources' figures contradict: both state it, with no value
     in common. 100 soldiers killed do not contradict 10,000 soldiers deployed."""
     keys = {f.key for f in a if f.unit} & {f.key for f in b if f.unit}
     for key in sorted(keys, key=str):
         if not any(_same(x.value, y.value) for x in a if x.key == key for y in b if y.key == key):
             return key
     return None
-
-
-def _outcome(words: Iterable[str]) -> str | None:
-    return next((_OUTCOMES[w] for w in words if w in _OUTCOMES), None)
 
 
 def _same(x: float | str, y: float | str) -> bool:
@@ -176,7 +156,7 @@ def _same(x: float | str, y: float | str) -> bool:
 def _number(word: str) -> float | None:
     if _NUMBER.fullmatch(word):
         return float(word.replace(",", ""))
-    return float(_WORDS[word]) if word in _WORDS else None
+    return float(NUMBER_WORDS[word]) if word in NUMBER_WORDS else None
 
 
 def _date_at(lower: list[str], i: int) -> tuple[str, int] | None:
@@ -187,7 +167,7 @@ def _date_at(lower: list[str], i: int) -> tuple[str, int] | None:
         return f"{_MONTHS[w]:02d}-{int(nxt):02d}", 2
     if w.isdigit() and 1 <= int(w) <= 31 and nxt in _MONTHS:
         return f"{_MONTHS[nxt]:02d}-{int(w):02d}", 2
-    if len(w) == 4 and w.isdigit() and 1900 <= int(w) <= 2099 and nxt not in _SCALE and nxt != "%":
+    if len(w) == 4 and w.isdigit() and 1900 <= int(w) <= 2099 and nxt not in SCALES and nxt != "%":
         return w, 1
     return None
 
@@ -200,16 +180,6 @@ def _run(words: list[str]) -> list[str]:
             break
         run.append(w)
     return run
-
-
-def _unit_of(tokens: list[str]) -> str | None:
-    run = _run([t.lower() for t in tokens])
-    return normal_unit(stem(run[-1])) if run else None
-
-
-def normal_unit(term: str) -> str:
-    """One name for units news uses interchangeably ("soldier" and "troop")."""
-    return _SYNONYMS.get(term, term)
 
 
 def _span(sentence: str, tokens: list[re.Match[str]], first: int, end: int) -> str:

@@ -1,0 +1,106 @@
+"""The answer engine: one facade over an index for everything the CLI, the web app and the APIs do.
+
+`answer` quotes sentences with numbered citations, or declines ("not found") when the evidence is
+not relevant enough; `status`, `articles`, `rebuild` and `cited_texts` are the rest of what a user
+interface needs. News-aware: a story carried by several outlets is cited once, with the others
+listed; questions about the latest state prefer newer articles; when the sources state different
+figures for what is asked, the answer quotes each of them and says that they differ.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import date
+
+from qa.answering.compose import citation, compose, iso
+from qa.answering.differ import POOL, differing
+from qa.answering.model import Answer, AnswerOptions, Claim, Disagreement
+from qa.answering.select import diverse, passing, story_of
+from qa.answering.status import IndexStatus, folder_status
+from qa.embedding import Embedder, Progress
+from qa.indexing import BuildReport, build_index
+from qa.question import analyze, is_blank, normalize
+from qa.retrieval import ArticleSummary, IndexView, LiveIndex, rank
+from qa.settings import Settings
+
+NOT_FOUND = "I couldn't find this in the indexed articles."
+EMPTY_QUESTION = "Please ask a question about the articles."
+
+
+class Engine:
+    """Answers questions from the newest published build of the configured index."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, background_reload: bool = False):
+        """`background_reload`: answer from the loaded build while a newer one loads (the web app)."""
+        self.settings = settings
+        self.embedder = embedder
+        self.index = LiveIndex(settings.index_dir, embedder.model_id, background=background_reload)
+
+    def view(self) -> IndexView:
+        """The build that answers now."""
+        return self.index.get()
+
+    def answer(self, question: str, history: Sequence[str] = (), options: AnswerOptions = AnswerOptions()) -> Answer:
+        """Answer `question` (after the earlier questions `history`, oldest first) with up to
+        `max_sentences` sentences quoted from the articles in `options.scope`, each with its
+        citation; or decline when the best sentence's confidence is under `min_confidence`."""
+        started = time.perf_counter()
+        if is_blank(normalize(question)):
+            return Answer(question=normalize(question), found=False, text=EMPTY_QUESTION)
+        view = self.view()
+        q = analyze(question, history, dated=view.spans_dates)
+        k = options.max_sentences or self.settings.max_sentences
+        threshold = self.settings.min_confidence if options.min_confidence is None else options.min_confidence
+        hits = rank(view, self.embedder, q, k=max(3 * k, 10), scope=options.scope)
+        timings = {"search": (time.perf_counter() - started) * 1000}
+        quotable = passing(hits, threshold)
+        story = story_of(view)
+        chosen = diverse(quotable, k, story)
+        if not chosen:
+            closest = tuple(citation(view, i + 1, h) for i, h in enumerate(diverse(hits, 2, story)))
+            timings["total"] = (time.perf_counter() - started) * 1000
+            return Answer(question=q.text, found=False, text=NOT_FOUND, closest=closest, timings_ms=timings,
+                          build_id=view.build_id)
+        differ = differing(q, quotable[:POOL], story)
+        if differ:  # every differing source is quoted, even past max_sentences
+            chosen += [h for h, _ in differ.claims if h.row not in {c.row for c in chosen}]
+        if len({h.article.published for h in chosen}) > 1:  # spans dates: oldest to newest
+            chosen.sort(key=lambda h: (h.article.published is None, h.article.published or date.min))
+        citations = tuple(citation(view, i + 1, h) for i, h in enumerate(chosen))
+        disagreement = None
+        if differ:
+            number = {h.row: i + 1 for i, h in enumerate(chosen)}
+            disagreement = Disagreement(differ.unit, tuple(
+                Claim(number[h.row], figure, iso(h.article.published), h.article.source)
+                for h, figure in sorted(differ.claims, key=lambda x: number[x[0].row])))
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return Answer(question=q.text, found=True, text=compose(list(citations), disagreement), citations=citations,
+                      disagreement=disagreement, timings_ms=timings, build_id=view.build_id)
+
+    def status(self) -> IndexStatus:
+        """What the index holds and whether the corpus changed since it was built."""
+        return folder_status(self.settings)
+
+    def articles(self) -> list[ArticleSummary]:
+        """Every indexed article with its sentence count, newest first."""
+        return sorted(self.view().summaries(), key=lambda s: (s.article.published or date.min, s.article.title),
+                      reverse=True)
+
+    def rebuild(self, progress: Progress | None = None, *, full: bool = False, wait: bool = True) -> BuildReport:
+        """Update the index from the corpus folder and return once this engine answers from it (the
+        previous build answers meanwhile)."""
+        report = build_index(self.settings, self.embedder, full=full, progress=progress, wait=wait)
+        self.index.get(wait=True)
+        return report
+
+    def cited_texts(self, answer: Answer) -> dict[str, str]:
+        """The cited articles' texts, from the build that answers now; an article changed since the
+        answer (a newer build loaded in between) is left out rather than shown with the wrong
+        highlight."""
+        view, out = self.view(), {}
+        for c in answer.citations + answer.closest:
+            article = view.article(c.article_id)
+            if article is not None and article.text[c.start:c.end] == c.sentence:
+                out[c.article_id] = article.text
+        return out

@@ -1,0 +1,68 @@
+"""What the index holds, for `qa status` and the web Library: one `IndexStatus`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qa import store
+from qa.answering.compose import source
+from qa.answering.model import Source
+from qa.errors import QAError
+from qa.indexing import corpus_fingerprint
+from qa.settings import Settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexStatus:
+    backend: str  # "folder index"
+    location: str  # where the active build is
+    build_id: str
+    built_at: str
+    articles: int
+    sentences: int
+    chunks: int
+    model: str
+    dimension: int
+    chunking: str
+    vector_index: str
+    corpus_changed: str  # "no", "yes - run `qa index` to update", or "unknown (why)"
+    updates: str | None  # what a delta build holds beside its base
+    copy_groups: tuple[tuple[Source, ...], ...]  # syndicated stories, each group cited copy first
+
+    def rows(self) -> list[tuple[str, str]]:
+        rows = [("backend", self.backend), ("index", self.location), ("articles", str(self.articles)),
+                ("sentences", str(self.sentences)), ("chunks", str(self.chunks)),
+                ("model", f"{self.model} ({self.dimension} dimensions)"), ("chunking", self.chunking),
+                ("vector index", self.vector_index), ("built at", self.built_at),
+                ("corpus changed since", self.corpus_changed)]
+        if self.updates:
+            rows.append(("updates", self.updates))
+        groups = self.copy_groups
+        rows.append(("syndicated stories", f"{len(groups)} (carried by {sum(map(len, groups))} articles)"))
+        return rows
+
+
+def folder_status(settings: Settings) -> IndexStatus:
+    """The status of the folder index in `settings.index_dir`."""
+    build_dir = store.current_build_dir(settings.index_dir)
+    m = store.read_manifest(build_dir)
+    try:
+        changed = "no" if corpus_fingerprint(settings.corpus_dir) == m.corpus_fingerprint else \
+            "yes - run `qa index` to update"
+    except QAError as exc:
+        changed = f"unknown ({exc})"
+    catalog = store.read_catalog(build_dir)
+    articles = catalog.articles
+    updates = None
+    if m.base_build != m.build_id:
+        updated = len(articles) - len(catalog.base_ids - catalog.removed)
+        updates = (f"{updated} articles added or changed, {len(catalog.removed)} replaced or removed since "
+                   f"the base build {m.base_build}")
+    groups = sorted(set(catalog.copies.values()), key=lambda g: articles[g[0]].location)
+    c = m.config
+    return IndexStatus(backend="folder index", location=str(build_dir), build_id=m.build_id, built_at=m.built_at,
+                       articles=m.articles, sentences=m.sentences, chunks=m.chunks, model=m.model,
+                       dimension=m.dimension, vector_index=m.faiss_index,
+                       chunking=f"{c.chunk_tokens} tokens ({c.tiktoken_encoding}), {c.chunk_overlap} sentence overlap",
+                       corpus_changed=changed, updates=updates,
+                       copy_groups=tuple(tuple(source(articles[i]) for i in g) for g in groups))

@@ -1,0 +1,45 @@
+"""Answer cues: whether a sentence holds the kind of answer a question asks for.
+
+A number, a date, a name or a reason that the question does not already contain; and, for a
+figure asked with its unit ("How many times ..."), a figure written with that unit and of the
+outcome asked ("10 times"; soldiers killed only when the question asks how many were killed).
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.figures import MONTH_NAMES, NUMBER_WORDS, SCALES, states_figure
+from qa.question import AnswerType, Question
+from qa.terms import NAME_RUN, WORD, terms
+
+_NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                     r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|half)\b", re.I)
+_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_YEAR_OR_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\b(" + "|".join(w.capitalize() for w in MONTH_NAMES + _DAYS)
+                           + r")\b")
+_REASON = re.compile(r"\b(because|due to|since|as a result|so that|in order to|in exchange for|"
+                     r"the reason|owing to|thanks to|that is why)\b", re.I)
+_PATTERNS = {AnswerType.NUMBER: _NUMBER, AnswerType.DATE: _YEAR_OR_DATE, AnswerType.REASON: _REASON}
+
+
+def has_answer_type(sentence: str, question: Question, topic: frozenset[str] = frozenset()) -> bool:
+    """Whether `sentence` holds a number / date / name / reason of the kind asked, not one the
+    question has. A name counts when one of its words is neither in the question nor a `topic`
+    term (one of the corpus's most common terms): in a corpus about one game, "Super Bowl" answers
+    no "who" question."""
+    kind, asked_text = question.answer_type, question.search_text
+    if kind is None:
+        return False
+    if kind is AnswerType.NAME:
+        asked = {w.lower() for w in WORD.findall(asked_text)}
+        return any(w.lower() not in asked and not set(terms(w)) <= topic
+                   for m in NAME_RUN.finditer(sentence) for w in WORD.findall(m.group(0)))
+    asked = asked_text.lower()
+    return any(m.group(0).lower() not in asked for m in _PATTERNS[kind].finditer(sentence))
+
+
+def counts_what_is_asked(sentence: str, question: Question) -> bool:
+    """For a number question with a unit: the sentence states a figure of that unit and outcome."""
+    return question.answer_type is AnswerType.NUMBER and bool(question.units) \
+        and states_figure(sentence, question.units, question.outcome)
