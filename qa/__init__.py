@@ -1,7 +1,50 @@
-"""qa: ask questions about news articles and get answers quoted from them, with citations.
+"""qa: ask questions about news articles; answers are sentences quoted from them, with citations.
 
-Stages, each importing only earlier ones: articles -> sentences -> chunking -> embedding -> store
--> indexing -> retrieval -> answering -> cli / evaluation.
+The stages, in order (`STAGES`): each module imports only from itself, its own package, and the
+stages before it (tests/test_layering.py checks it), so data flows one way, from files to answers:
+
+    errors, settings                       what every stage may use
+    normalize .. articles                  files and pages -> Article
+    fetch, sources, feeds                  web pages and feeds -> files in the corpus folder
+    sentences, terms, chunking             Article -> sentences, BM25 terms, chunks
+    embedding, syndication                 texts -> vectors; articles -> groups of copies
+    store, indexing                        corpus -> a published index build
+    figures, question                      figures in text; a question analysed once
+    retrieval                              question -> ranked sentences (through the IndexView seam)
+    answering                              ranked sentences -> an Answer (the Engine facade)
+    render, library, evaluation, cli       the edges: HTML, uploads, `qa eval`, the command line
+
+The public API is `__all__`, imported on first use (the package itself loads nothing heavy).
 """
 
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
+
+STAGES = ("errors", "settings",
+          "normalize", "dateline", "boilerplate", "bylines", "page_meta", "refusal", "page", "formats", "articles",
+          "fetch", "sources", "feeds",
+          "sentences", "terms", "chunking", "embedding", "syndication",
+          "store", "indexing", "figures", "question", "retrieval", "answering",
+          "render", "library", "ingest_eval", "evaluation", "cli")
+
+_PUBLIC = {
+    "Settings": "qa.settings", "QAError": "qa.errors",
+    "Article": "qa.articles", "read_file": "qa.articles",
+    "split_sentences": "qa.sentences", "chunk_article": "qa.chunking",
+    "Embedder": "qa.embedding", "SentenceTransformerEmbedder": "qa.embedding",
+    "build_index": "qa.indexing", "BuildReport": "qa.indexing",
+    "Question": "qa.question", "analyze": "qa.question",
+    "IndexView": "qa.retrieval", "Scope": "qa.retrieval",
+    "Engine": "qa.answering", "AnswerOptions": "qa.answering", "Answer": "qa.answering",
+    "Citation": "qa.answering", "Source": "qa.answering", "IndexStatus": "qa.answering",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> object:
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")

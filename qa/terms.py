@@ -8,19 +8,10 @@ from __future__ import annotations
 import re
 
 WORD = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
-STOPWORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being below
-between both but by can could did do does doing down during each few for from further had has have
-having he her here hers herself him himself his how i if in into is it its itself just me more most
-my myself no nor not now of off on once only or other our ours ourselves out over own same she
-should so some such than that the their theirs them themselves then there these they this those
-through to too under until up very was we were what when where which while who whom why will with
-would you your yours yourself yourselves s t also said says
-""".split())
+STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "s", "t", "also", "said", "says"])
 # A run of capitalized words that does not start the text or a sentence: "Von Miller",
 # "Levi's Stadium", "University of Notre Dame".
 NAME_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’.-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w'’.-]*)*")
-_CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’.-]*")
 
 
 def stem(word: str) -> str:
@@ -38,6 +29,12 @@ def terms(text: str) -> list[str]:
     return [stem(w.removesuffix("'s")) for w in words if w not in STOPWORDS]
 
 
+def name_words(text: str) -> list[str]:
+    """The words of the names in `text`: runs of capitalized words that do not start the text or a
+    sentence ("Von Miller", "University of Notre Dame")."""
+    return [w for m in NAME_RUN.finditer(text) for w in WORD.findall(m.group(0))]
+
+
 def names(text: str) -> list[str]:
-    """Terms of the capitalized words that do not start the text or a sentence: the names in it."""
-    return [t for m in _CAPITALIZED.finditer(text.strip()) for t in terms(m.group(0))]
+    """The BM25 terms of the names in `text`."""
+    return [t for w in name_words(text.strip()) for t in terms(w)]

@@ -45,6 +45,21 @@ def real_embedder():
     return SentenceTransformerEmbedder()
 
 
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> object:
+    """The answer engine with the real model over the test articles plus a syndicated copy of one
+    of them: built once per test session, for tests that only ask."""
+    from qa.answering import Engine
+    from qa.indexing import build_index
+
+    root = tmp_path_factory.mktemp("shared-index")
+    shutil.copytree(DATA / "articles", root / "corpus")
+    shutil.copy(root / "corpus" / "2024-11-05-pentagon-briefing.md", root / "corpus" / "syndicated-copy.md")
+    settings = Settings(corpus_dir=root / "corpus", index_dir=root / "index")
+    build_index(settings, real_embedder)
+    return Engine(settings, real_embedder)
+
+
 def search(view, embedder, text: str, k: int = 10, history: tuple[str, ...] = ()) -> list:
     """The ranking's best `k` sentences for the question `text` (analysed as the engine does)."""
     from qa.question import analyze

@@ -7,24 +7,10 @@ from datetime import date
 
 import pytest
 
-from qa.answering import NOT_FOUND, AnswerOptions, Engine
+from qa.answering import NOT_FOUND, AnswerOptions
 from qa.question import needs_context
 from qa.retrieval import Scope
-from qa.indexing import build_index
-from qa.settings import Settings
 from tests.conftest import DATA
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory, real_embedder):
-    import shutil
-
-    root = tmp_path_factory.mktemp("answering")
-    shutil.copytree(DATA / "articles", root / "corpus")
-    shutil.copy(root / "corpus" / "2024-11-05-pentagon-briefing.md", root / "corpus" / "syndicated-copy.md")
-    settings = Settings(corpus_dir=root / "corpus", index_dir=root / "index")
-    build_index(settings, real_embedder)
-    return Engine(settings, real_embedder)
 
 
 def test_answers_with_quoted_cited_sentences(engine):

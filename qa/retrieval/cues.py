@@ -11,10 +11,9 @@ import re
 
 from qa.figures import MONTH_NAMES, NUMBER_WORDS, SCALES, states_figure
 from qa.question import AnswerType, Question
-from qa.terms import NAME_RUN, WORD, terms
+from qa.terms import WORD, name_words, terms
 
-_NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-                     r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|half)\b", re.I)
+_NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(" + "|".join([*NUMBER_WORDS, *SCALES, "half"]) + r")\b", re.I)
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _YEAR_OR_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\b(" + "|".join(w.capitalize() for w in MONTH_NAMES + _DAYS)
                            + r")\b")
@@ -33,8 +32,7 @@ def has_answer_type(sentence: str, question: Question, topic: frozenset[str] = f
         return False
     if kind is AnswerType.NAME:
         asked = {w.lower() for w in WORD.findall(asked_text)}
-        return any(w.lower() not in asked and not set(terms(w)) <= topic
-                   for m in NAME_RUN.finditer(sentence) for w in WORD.findall(m.group(0)))
+        return any(w.lower() not in asked and not set(terms(w)) <= topic for w in name_words(sentence))
     asked = asked_text.lower()
     return any(m.group(0).lower() not in asked for m in _PATTERNS[kind].finditer(sentence))
 
