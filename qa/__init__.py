@@ -3,10 +3,10 @@
 The stages, in order (`STAGES`): each module imports only from itself, its own package, and the
 stages before it (tests/test_layering.py checks it), so data flows one way, from files to answers:
 
-    errors, settings                       what every stage may use
-    normalize .. articles                  files and pages -> Article
+    errors, settings, terms                what every stage may use (terms: words -> BM25 terms)
+    normalize .. articles                  files and pages -> Article (pages: saved HTML news pages)
     fetch, sources, feeds                  web pages and feeds -> files in the corpus folder
-    sentences, terms, chunking             Article -> sentences, BM25 terms, chunks
+    sentences, chunking                    Article -> sentences, chunks
     embedding, syndication                 texts -> vectors; articles -> groups of copies
     store, indexing                        corpus -> a published index build
     figures, question                      figures in text; a question analysed once
@@ -23,10 +23,10 @@ import importlib
 
 __version__ = "0.1.0"
 
-STAGES = ("errors", "settings",
-          "normalize", "dateline", "boilerplate", "bylines", "page_meta", "refusal", "page", "formats", "articles",
+STAGES = ("errors", "settings", "terms",
+          "normalize", "dateline", "pages", "formats", "articles",
           "fetch", "sources", "feeds",
-          "sentences", "terms", "chunking", "embedding", "syndication",
+          "sentences", "chunking", "embedding", "syndication",
           "store", "indexing", "figures", "question", "retrieval", "answering",
           "render", "library", "ingest_eval", "evaluation", "cli")
 

@@ -1,35 +1,62 @@
-"""Corpus files -> `Article`s: listing, safe reading, encoding detection, format dispatch.
+"""Corpus files -> `Article`s: listing, safe reading, encoding detection, format dispatch, and
+the article's structure: headline, standfirst, prose paragraphs under their headings, and the
+metadata (date, outlet, authors, the place of a leading dateline, language).
 
 Every file problem becomes an `ArticleError` naming the file and the reason, so a build can
-report it and go on. This module knows nothing about sentences, embeddings or the index.
+report it and go on; so does a parser that fails on one file. This module knows nothing about
+sentences, embeddings or the index.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from qa.errors import ArticleError
+from qa.dateline import split_dateline
+from qa.errors import ArticleError, QAError
 from qa.formats import Parsed, parse_html, parse_json, parse_md, parse_txt
 from qa.normalize import normalize_text
+from qa.terms import reads_as_english
 
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """A section heading and the span of the article text it heads. Context, never an answer."""
+    text: str
+    start: int
+    end: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Article:
     id: str  # stable: hash of the source file (and record key) or URL
-    title: str
+    title: str  # the headline; never part of `text`
     published: date | None
     source: str  # outlet
-    author: str
+    authors: tuple[str, ...]  # people
+    place: str  # from a leading dateline ("WASHINGTON"), which is not part of `text`
+    language: str  # as declared, else "en" when the text reads as English, else ""
     location: str  # file path relative to the corpus, with "#key" for records; or URL
     url: str
-    text: str  # normalized body; sentence offsets index into it
-    content_hash: str
+    standfirst: str  # the summary under the headline, if any: then `text` starts with it
+    text: str  # the prose only, paragraphs separated by blank lines; sentence offsets index into it
+    headings: tuple[Heading, ...]
+    content_hash: str  # of the text: its sentences, chunks and vectors depend on nothing else
+
+    @property
+    def author(self) -> str:
+        return ", ".join(self.authors)
+
+    def heading_at(self, offset: int) -> str:
+        """The heading of the section holding `offset` ("" before the first heading)."""
+        return next((h.text for h in self.headings if h.start <= offset < h.end), "")
 
 
 def stable_id(value: str) -> str:
@@ -101,6 +128,12 @@ def decode(data: bytes, name: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    declared = _META_CHARSET.search(data[:4096]) if name.lower().endswith((".html", ".htm")) else None
+    if declared:  # what a browser would use for a page that is not UTF-8
+        try:
+            return data.decode(declared.group(1).decode("ascii").lower())
+        except (LookupError, UnicodeDecodeError):
+            pass
     from charset_normalizer import from_bytes
 
     matches = from_bytes(data)
@@ -136,6 +169,10 @@ def read_file(path: Path, corpus_dir: Path, max_bytes: int) -> list[Article | Ar
         return parse_bytes(data, name)
     except ArticleError as exc:
         return [exc]
+    except QAError:
+        raise  # a missing dependency or a bad setting: one clear error for the whole build
+    except Exception as exc:  # noqa: BLE001 - a parser's own bug on one file must not stop the build
+        return [ArticleError(name, f"could not be read ({type(exc).__name__}: {exc})")]
 
 
 def parse_bytes(data: bytes, name: str) -> list[Article | ArticleError]:
@@ -156,10 +193,56 @@ def parse_bytes(data: bytes, name: str) -> list[Article | ArticleError]:
 
 def _article(parsed: Parsed, name: str) -> Article | ArticleError:
     location = f"{name}#{parsed.key}" if parsed.key else name
-    text = normalize_text(parsed.text, lines_are_paragraphs=parsed.lines_are_paragraphs)
+    title = " ".join(parsed.title.split()) or Path(name).stem.replace("-", " ").replace("_", " ")
+    standfirst = normalize_text(parsed.standfirst, lines_are_paragraphs=False).replace("\n\n", " ")
+    place, parts = parsed.place, []
+    for heading, body in parsed.sections:
+        paragraphs = normalize_text(body, lines_are_paragraphs=parsed.lines_are_paragraphs).split("\n\n")
+        parts.append((" ".join(heading.split()), [p for p in paragraphs if p]))
+    parts = _without_headline(parts, title)
+    if not place:
+        place = _take_dateline(parts)
+    text, headings = _join(([("", [standfirst])] if standfirst else []) + parts)
     if not text.strip():
         return ArticleError(location, "no text")
-    title = " ".join(parsed.title.split()) or Path(name).stem.replace("-", " ").replace("_", " ")
-    return Article(id=stable_id(location), title=title, published=parsed.published,
-                   source=parsed.source, author=parsed.author, location=location, url=parsed.url,
-                   text=text, content_hash=content_hash(text))
+    language = parsed.language.split("-")[0].lower() or ("en" if reads_as_english(text) else "")
+    return Article(id=stable_id(location), title=title, published=parsed.published, source=parsed.source,
+                   authors=parsed.authors, place=place, language=language, location=location, url=parsed.url,
+                   standfirst=standfirst, text=text, headings=headings, content_hash=content_hash(text))
+
+
+def _without_headline(parts: list[tuple[str, list[str]]], title: str) -> list[tuple[str, list[str]]]:
+    """The headline is the title, not a paragraph: a first paragraph that repeats it is dropped."""
+    if parts and parts[0][1] and _squash(parts[0][1][0]) == _squash(title):
+        return [(parts[0][0], parts[0][1][1:])] + parts[1:]
+    return parts
+
+
+def _take_dateline(parts: list[tuple[str, list[str]]]) -> str:
+    """A leading dateline ("WASHINGTON —") is the article's place: taken off its first paragraph."""
+    for _, paragraphs in parts:
+        if paragraphs:
+            place, offset = split_dateline(paragraphs[0])
+            if offset:
+                paragraphs[0] = paragraphs[0][offset:].lstrip()
+                if not paragraphs[0]:
+                    paragraphs.pop(0)
+            return place
+    return ""
+
+
+def _join(parts: list[tuple[str, list[str]]]) -> tuple[str, tuple[Heading, ...]]:
+    """The paragraphs as one text (blank lines between), and each heading's span in it."""
+    text, headings = "", []
+    for heading, paragraphs in parts:
+        if not paragraphs:
+            continue
+        start = len(text) + (2 if text else 0)
+        text = "\n\n".join([text, *paragraphs]) if text else "\n\n".join(paragraphs)
+        if heading:
+            headings.append(Heading(heading, start, len(text)))
+    return text, tuple(headings)
+
+
+def _squash(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum())

@@ -40,12 +40,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="only articles published on or after")
     p.add_argument("--until", type=_date, metavar="YYYY-MM-DD", help="only articles published on or before")
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
-    p = sub.add_parser("eval", parents=[common], help="measure answer quality on a SQuAD-format file "
-                       "(or news-aware checks on a qa-news-eval file)")
-    p.add_argument("file", type=Path, help="SQuAD v1.1 or v2.0 JSON, or a qa-news-eval JSON "
-                   "(see tests/data/news-eval.json)")
+    p = sub.add_parser("eval", parents=[common], help="measure quality: answers on a SQuAD, qa-news-eval or "
+                       "qa-questions file, or ingestion on a folder of pages with gold.json")
+    p.add_argument("file", type=Path, help="SQuAD v1.1/v2.0 JSON, a qa-news-eval or qa-questions JSON "
+                   "(tests/data/news-eval.json, tests/data/realnews-questions.json), or a folder with "
+                   "gold.json and pages/ (../shared/realnews)")
     p.add_argument("--foreign", type=Path, metavar="FILE", help="SQuAD file whose questions must all be declined")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--details", nargs="?", const="-", metavar="FILE.jsonl",
+                   help="one row per question (or each page's failures) to FILE, or to stdout")
     return parser
 
 
@@ -143,9 +146,11 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         print("\nClosest passages (not an answer):")
     for c in answer.citations or answer.closest:
         s = c.source
-        print(f"\n[{c.number}] {s.title} - {s.date or 'undated'}{' - by ' + s.author if s.author else ''}"
-              f"{' - ' + s.outlet if s.outlet else ''}"
-              f"\n    {s.location}{' ' + s.url if s.url else ''}\n    ...{c.passage}...")
+        by = ", ".join(s.authors)
+        print(f"\n[{c.number}] {s.title} - {s.date or 'undated'}{' - by ' + by if by else ''}"
+              f"{' - ' + s.outlet if s.outlet else ''}{' - filed from ' + s.place if s.place else ''}"
+              f"\n    {s.location}{' ' + s.url if s.url else ''}"
+              f"{chr(10) + '    ' + c.heading if c.heading else ''}\n    ...{c.passage}...")
         if c.also_in:
             print("    also in: " + "; ".join(f"{x.outlet or x.title} ({x.date or 'undated'}, {x.location})"
                                           for x in c.also_in))
@@ -156,16 +161,58 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
 
-    from qa.evaluation import is_news_eval, run_eval, run_news_eval
+    from qa import evaluation
 
-    if is_news_eval(args.file):
-        report = run_news_eval(settings, _embedder(settings), args.file)
+    if evaluation.is_page_folder(args.file):
+        return _eval_pages(args)
+    details: list[dict] | None = [] if args.details else None
+    embedder = _embedder(settings)
+    if evaluation.is_news_eval(args.file):
+        report = evaluation.run_news_eval(settings, embedder, args.file)
+    elif evaluation.is_questions_file(args.file):
+        report = evaluation.run_questions_eval(settings, embedder, args.file, details=details)
     else:
-        report = run_eval(settings, _embedder(settings), args.file, args.foreign)
+        report = evaluation.run_eval(settings, embedder, args.file, args.foreign, details=details)
+    if details is not None:
+        _write_lines(args.details, [json.dumps(row, ensure_ascii=False) for row in details])
     if args.json:
         print(json.dumps(asdict(report)))
         return 0
     for key, value in asdict(report).items():
-        shown = "-" if value is None else f"{value:.3f}" if isinstance(value, float) else value
-        print(f"{key + ':':24} {shown}")
+        print(f"{key + ':':24} {_shown(value)}")
     return 0
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k or '-'} {_shown(v)}" for k, v in value.items())
+    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _eval_pages(args: argparse.Namespace) -> int:
+    import json
+
+    from qa.evaluation.pages import evaluate_pages, failure_counts
+
+    reports = evaluate_pages(args.file)
+    if args.json:
+        print(json.dumps({r.name: r.metrics | {"failures": failure_counts(r)} for r in reports}))
+    else:
+        columns = list(reports[0].metrics)
+        print(f"{'':32}" + "".join(f"{c.replace('_', ' '):>20}" for c in columns))
+        for r in reports:
+            print(f"{r.name:32}" + "".join(f"{r.metrics[c]:>20.3f}" for c in columns))
+        print(f"\nfailures left ({reports[0].name}): " + (", ".join(
+            f"{kind} {len(files)}" for kind, files in sorted(failure_counts(reports[0]).items())) or "none"))
+    if args.details:
+        _write_lines(args.details, [f"{p.file}: {f}" for p in reports[0].pages for f in p.failures])
+    return 0
+
+
+def _write_lines(target: str, lines: list[str]) -> None:
+    """Lines to a file, or to stdout for "-"."""
+    text = "\n".join(lines) + ("\n" if lines else "")
+    if target == "-":
+        sys.stdout.write(text)
+    else:
+        Path(target).write_text(text, encoding="utf-8")

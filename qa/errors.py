@@ -44,3 +44,7 @@ class IndexWriteError(QAError):
 
 class QuestionError(QAError):
     """A question or its options are malformed (the message names the shape expected)."""
+
+
+class DependencyError(QAError):
+    """A package the program needs cannot be imported; the message says what to install."""

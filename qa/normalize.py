@@ -12,6 +12,11 @@ import unicodedata
 # A line holding only closing punctuation (a scraper split `combat.` and its `"`) belongs to the
 # line before it.
 _DANGLING = re.compile(r"^[\"'”’»)\]]+[.,;:!?]*$")
+# A line that stops mid-sentence (no closing punctuation) before a line that starts in lower case
+# was wrapped, not ended: "...who in 2008, won the" / "Africa Movie Academy Award" is one paragraph.
+_OPEN_END = re.compile(r"[\w,;\-–—]$")
+_CONTINUED = frozenset(["a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "and", "or", "but", "nor", "as", "that", "which", "who", "whose", "whom", "than", "into", "onto", "over", "under", "about"])
+_NO_WORDS = re.compile(r"^[\W_]+$")  # "* * *", "---": separators, not text
 _CONTROL = {c for c in map(chr, range(32)) if c not in "\n\t"} | {"\x7f"}
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
@@ -48,7 +53,7 @@ def normalize_text(text: str, *, lines_are_paragraphs: bool | None = None) -> st
             else:
                 paragraphs[-1] += line
             continue
-        if lines_are_paragraphs:
+        if lines_are_paragraphs and not (current and _wrapped(current[-1], line)):
             if current:
                 paragraphs.append(" ".join(current))
             current = [line]
@@ -56,4 +61,14 @@ def normalize_text(text: str, *, lines_are_paragraphs: bool | None = None) -> st
             current.append(line)
     if current:
         paragraphs.append(" ".join(current))
-    return "\n\n".join(paragraphs)
+    return "\n\n".join(p for p in paragraphs if not _NO_WORDS.match(p))
+
+
+def _wrapped(line: str, following: str) -> bool:
+    """Whether `following` continues the sentence that `line` leaves open: it starts in lower case,
+    or `line` ends on a word no sentence or heading ends with ("the", "of", "and")."""
+    if not _OPEN_END.search(line):
+        return False
+    last = line.rsplit(None, 1)[-1].lower()
+    return following[:1].islower() or last in _CONTINUED
+

@@ -49,20 +49,22 @@ def sources_html(answer: Answer | None, article_texts: dict[str, str]) -> str:
 
 def _card(c: Citation, full_text: str, found: bool) -> str:
     src = c.source
-    meta = " · ".join(escape(x) for x in (src.date or "undated", src.author and f"by {src.author}", src.outlet,
-                                          src.location) if x)
+    by = ", ".join(src.authors)
+    meta = " · ".join(escape(x) for x in (src.date or "undated", by and f"by {by}", src.outlet,
+                                          src.place and f"filed from {src.place}", src.location) if x)
     link = f" · <a href='{escape(src.url)}' target='_blank' rel='noopener noreferrer'>original</a>" \
         if src.url.startswith(("http://", "https://")) else ""
     passage = _highlight(c.passage, c.start - c.passage_start, c.end - c.passage_start)
     article = _highlight(full_text, c.start, c.end, mark_id=f"qa-mark-{c.number}") if full_text else ""
     number = f"[{c.number}]" if found else "·"
+    heading = f"<div class='qa-heading'>{escape(c.heading)}</div>" if c.heading else ""
     also = ("<div class='qa-also'>Also carried by: " + ", ".join(
         escape(f"{x.outlet or x.title} ({x.date or 'undated'})") for x in c.also_in) + "</div>") if c.also_in else ""
     return (f"<div class='qa-source' id='qa-source-{c.number}'>"
             f"<div class='qa-source-head'><span class='qa-num'>{number}</span> "
             f"<span class='qa-title'>{escape(src.title)}</span></div>"
             f"<div class='qa-meta'>{meta}{link}</div>{also}"
-            f"<blockquote class='qa-passage'>{passage}</blockquote>"
+            f"{heading}<blockquote class='qa-passage'>{passage}</blockquote>"
             f"<details class='qa-article'><summary>Read the whole article</summary>"
             f"<div class='qa-article-text'>{article}</div></details></div>")
 
@@ -80,8 +82,9 @@ def library_rows(summaries: list[ArticleSummary]) -> list[list[object]]:
 
 
 def status_markdown(status: IndexStatus) -> str:
-    return (f"**{status.articles} articles**, {status.sentences} sentences, {status.chunks} chunks · model "
+    line = (f"**{status.articles} articles**, {status.sentences} sentences, {status.chunks} chunks · model "
             f"`{status.model}` · {status.backend} · built {status.built_at}")
+    return "\n\n".join([line] + [f"**Note:** {_markdown_text(w)}" for w in status.warnings])
 
 
 def report_markdown(report: BuildReport) -> str:

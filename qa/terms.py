@@ -38,3 +38,10 @@ def name_words(text: str) -> list[str]:
 def names(text: str) -> list[str]:
     """The BM25 terms of the names in `text`."""
     return [t for w in name_words(text.strip()) for t in terms(w)]
+
+
+def reads_as_english(text: str, sample: int = 3000) -> bool:
+    """Whether `text` reads as English: at least a fifth of its words (in its first `sample`
+    characters) are English function words, as in any English prose."""
+    words = [w.lower() for w in WORD.findall(text[:sample])]
+    return len(words) >= 5 and sum(w in STOPWORDS for w in words) >= 0.2 * len(words)

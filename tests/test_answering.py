@@ -19,8 +19,8 @@ def test_answers_with_quoted_cited_sentences(engine):
     first = a.citations[0]
     assert "some 10,000 of them have been deployed" in first.sentence
     assert first.source.title == "US, S.Korea Call For North To Withdraw Troops From Russia"
-    assert (first.source.date, first.source.outlet, first.source.author) == (
-        "2024-10-31", "UrduPoint / Pakistan Point News", "Fahad Shabbir")
+    assert (first.source.date, first.source.outlet, first.source.authors, first.source.place) == (
+        "2024-10-31", "UrduPoint / Pakistan Point News", ("Fahad Shabbir",), "Washington")
     assert a.text.startswith(first.sentence + " [1]")
     assert 1 <= len(a.citations) <= 3 and [c.number for c in a.citations] == list(range(1, len(a.citations) + 1))
 
@@ -155,6 +155,6 @@ def test_follow_up_questions_use_the_conversation(engine):
 def test_json_shape(engine):
     data = engine.answer("What did Lloyd Austin call for?").to_json()
     assert set(data) >= {"found", "text", "citations"}
-    assert set(data["citations"][0]) >= {"number", "title", "date", "source", "author", "sentence", "start", "end",
-                                         "passage", "score"}
+    assert set(data["citations"][0]) >= {"number", "title", "date", "source", "authors", "place", "heading",
+                                         "sentence", "start", "end", "passage", "score", "confidence"}
     json.dumps(data)

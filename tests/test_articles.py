@@ -23,9 +23,10 @@ def test_seed_article_metadata_and_text():
     a = _one(SEED, SEED.parent)
     assert a.title == "US, S.Korea Call For North To Withdraw Troops From Russia"
     assert a.published == date(2024, 10, 31)
-    assert a.author == "Fahad Shabbir"
+    assert a.authors == ("Fahad Shabbir",)
     assert a.source == "UrduPoint / Pakistan Point News"
-    assert a.text.startswith("Washington, (APP - UrduPoint")
+    # the dateline is the place, and the text starts after it
+    assert a.place == "Washington" and a.text.startswith("The US and South Korean defense chiefs called")
     # the scraper's lone closing quote is joined to its sentence, not left as a paragraph
     assert 'employing these troops in combat."\n\n' in a.text
     assert '\n\n"\n\n' not in a.text and not any(p.strip() == '"' for p in a.text.split("\n\n"))
@@ -34,8 +35,8 @@ def test_seed_article_metadata_and_text():
 
 def test_markdown_front_matter(corpus):
     a = _one(corpus / "2024-11-05-pentagon-briefing.md", corpus)
-    assert (a.title, a.published, a.author, a.source) == (
-        "Pentagon says North Korean troops reached Kursk", date(2024, 11, 5), "Jane Reporter", "Example Wire")
+    assert (a.title, a.published, a.authors, a.source) == (
+        "Pentagon says North Korean troops reached Kursk", date(2024, 11, 5), ("Jane Reporter",), "Example Wire")
     assert a.url == "https://example.org/news/pentagon-kursk"
     assert not a.text.startswith("#")  # the heading is the title, not body text
     # wrapped lines are joined into paragraphs
@@ -47,7 +48,7 @@ def test_html_page_extracts_body_and_metadata(corpus):
     a = _one(corpus / "2024-11-12-seoul-weapons-policy.html", corpus)
     assert a.title == "Seoul weighs arms for Ukraine"
     assert a.published == date(2024, 11, 12)
-    assert a.author == "Min-ji Park"
+    assert a.authors == ("Min-ji Park",)
     assert a.source == "Daily Example"
     assert "Seoul could consider supplying weapons to Ukraine" in a.text
     for boilerplate in ("Home", "recipes", "All rights reserved"):

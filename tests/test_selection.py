@@ -12,8 +12,9 @@ from qa.retrieval import ScoredSentence
 
 
 def _article(article_id: str, day: date | None = None, outlet: str = "Wire") -> Article:
-    return Article(id=article_id, title=article_id, published=day, source=outlet, author="", location=article_id,
-                   url="", text="", content_hash=article_id)
+    return Article(id=article_id, title=article_id, published=day, source=outlet, authors=(), place="",
+                   language="en", location=article_id, url="", standfirst="", text="", headings=(),
+                   content_hash=article_id)
 
 
 def _hit(row: int, text: str, article: Article, confidence: float = 1.0) -> ScoredSentence:

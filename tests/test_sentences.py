@@ -10,7 +10,7 @@ from qa.sentences import MAX_SENTENCE_CHARS, split_sentences
 from tests.conftest import SEED
 
 SEED_SENTENCES = [
-    ("Washington, (APP - UrduPoint", "for possible action against Ukrainian forces."),
+    ("The US and South Korean defense chiefs", "for possible action against Ukrainian forces."),
     ("Russia and North Korea have deepened", "has sparked widespread international concern."),
     ("These North Korean troops -- wearing", "said Ukraine's UN ambassador Sergiy Kyslytsya."),
     ('"I call upon them to withdraw', "Kim Yong-hyun, who stood beside him."),
@@ -89,3 +89,43 @@ def test_offsets_exact_on_any_text(text):
                 max_size=80))
 def test_offsets_exact_on_news_like_tokens(parts):
     _check_offsets(" ".join(parts))
+
+
+ABBREVIATION_CASES = [
+    # titles never end a sentence
+    ("Rep. Adam Smith, D-Wash., said the vote would come. Sen. Jones disagreed.",
+     ["Rep. Adam Smith, D-Wash., said the vote would come.", "Sen. Jones disagreed."]),
+    ("Lt. Gov. Eleni Kounalakis signed it. Gov. Gavin Newsom was away.",
+     ["Lt. Gov. Eleni Kounalakis signed it.", "Gov. Gavin Newsom was away."]),
+    ("Sgt. Maria Lopez and Col. Ray Burns arrived. Capt. Lee stayed.",
+     ["Sgt. Maria Lopez and Col. Ray Burns arrived.", "Capt. Lee stayed."]),
+    ("Rev. Al Sharpton spoke at St. Paul's Cathedral on Sunday.",
+     ["Rev. Al Sharpton spoke at St. Paul's Cathedral on Sunday."]),
+    ("Dr. Anthony Fauci, Prof. Jane Doe and Mrs. Roe met Ms. Kim.",
+     ["Dr. Anthony Fauci, Prof. Jane Doe and Mrs. Roe met Ms. Kim."]),
+    # months before a number or a name
+    ("The attacks of Sept. 11 changed that. On Jan. 6 a mob stormed the Capitol.",
+     ["The attacks of Sept. 11 changed that.", "On Jan. 6 a mob stormed the Capitol."]),
+    ("It was signed in Sept. The next year it failed.",
+     ["It was signed in Sept.", "The next year it failed."]),
+    # No., vs., e.g., i.e.
+    ("The No. 2 official, at No. 10 Downing Street, quit.",
+     ["The No. 2 official, at No. 10 Downing Street, quit."]),
+    ("It is Smith vs. Jones in the final. Fruits, e.g. apples, are cheap; i.e. the price fell.",
+     ["It is Smith vs. Jones in the final.", "Fruits, e.g. apples, are cheap; i.e. the price fell."]),
+    # clause-final abbreviations end a sentence before a capital, not before a small letter or digit
+    ("He arrived in the U.S. The next day he left.", ["He arrived in the U.S.", "The next day he left."]),
+    ("Shares of Apple Inc. fell 3% on Monday.", ["Shares of Apple Inc. fell 3% on Monday."]),
+    ("Shares of Apple Inc. The company declined to comment.",
+     ["Shares of Apple Inc.", "The company declined to comment."]),
+    ("The meeting ended at 5 p.m. on Friday. Martin Luther King Jr. spoke first.",
+     ["The meeting ended at 5 p.m. on Friday.", "Martin Luther King Jr. spoke first."]),
+    ("The U.N. Security Council met. The U.K. government abstained.",
+     ["The U.N. Security Council met.", "The U.K. government abstained."]),
+]
+
+
+def test_abbreviations_do_not_end_sentences():
+    for text, expected in ABBREVIATION_CASES:
+        assert _texts(text) == expected, text
+        _check_offsets(text)

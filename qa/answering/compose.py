@@ -17,7 +17,7 @@ from qa.retrieval import IndexView, ScoredSentence
 
 def source(article: Article) -> Source:
     return Source(article_id=article.id, title=article.title, date=iso(article.published), outlet=article.source,
-                  author=article.author, location=article.location, url=article.url)
+                  authors=article.authors, place=article.place, location=article.location, url=article.url)
 
 
 def citation(view: IndexView, number: int, hit: ScoredSentence) -> Citation:
@@ -29,8 +29,9 @@ def citation(view: IndexView, number: int, hit: ScoredSentence) -> Citation:
     start = min([hit.start] + [r.start for r in records])
     end = max([hit.end] + [r.end for r in records])
     copies = [c for c in (view.article(i) for i in view.copies(a.id) if i != a.id) if c is not None]
-    return Citation(number=number, source=source(a), sentence=hit.text, start=hit.start, end=hit.end,
+    return Citation(number=number, source=source(a), heading=a.heading_at(hit.start), sentence=hit.text, start=hit.start, end=hit.end,
                     passage=a.text[start:end], passage_start=start, passage_end=end, score=round(hit.score, 4),
+                    confidence=round(hit.confidence, 4),
                     also_in=tuple(source(c) for c in copies))
 
 

@@ -15,13 +15,14 @@ class Source:
     title: str
     date: str | None  # ISO date of publication
     outlet: str
-    author: str
+    authors: tuple[str, ...]
+    place: str  # where it was filed from (its dateline), if it says
     location: str  # file in the corpus (or record in it)
     url: str
 
     def to_json(self) -> dict:
-        return {"title": self.title, "date": self.date, "source": self.outlet, "author": self.author,
-                "location": self.location, "url": self.url}
+        return {"title": self.title, "date": self.date, "source": self.outlet, "authors": list(self.authors),
+                "place": self.place, "location": self.location, "url": self.url}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,13 +30,15 @@ class Citation:
     """One quoted sentence: its number in the answer, where it is from, and the passage around it."""
     number: int
     source: Source
+    heading: str  # the heading of the section the sentence is in ("" if none): context, not quoted
     sentence: str
     start: int  # char span of the sentence in the article text
     end: int
     passage: str  # the sentence with its neighbours
     passage_start: int
     passage_end: int
-    score: float
+    score: float  # the fused ranking score
+    confidence: float  # what the "not found" threshold is compared with
     also_in: tuple[Source, ...] = ()  # syndicated copies of the same story
 
     @property
@@ -43,9 +46,10 @@ class Citation:
         return self.source.article_id
 
     def to_json(self) -> dict:
-        return {"number": self.number, **self.source.to_json(), "sentence": self.sentence, "start": self.start,
+        return {"number": self.number, **self.source.to_json(), "heading": self.heading,
+                "sentence": self.sentence, "start": self.start,
                 "end": self.end, "passage": self.passage, "passage_start": self.passage_start,
-                "passage_end": self.passage_end, "score": self.score,
+                "passage_end": self.passage_end, "score": self.score, "confidence": self.confidence,
                 "also_in": [s.to_json() for s in self.also_in]}
 
 

@@ -28,6 +28,17 @@ class IndexStatus:
     corpus_changed: str  # "no", "yes - run `qa index` to update", or "unknown (why)"
     updates: str | None  # what a delta build holds beside its base
     copy_groups: tuple[tuple[Source, ...], ...]  # syndicated stories, each group cited copy first
+    not_english: tuple[tuple[Source, str], ...]  # articles in another language (or none detected), and it
+
+    @property
+    def warnings(self) -> list[str]:
+        """What a user should know about the index's contents."""
+        if not self.not_english:
+            return []
+        names = ", ".join(f"{s.location} ({lang or 'language unknown'})" for s, lang in self.not_english[:5])
+        more = f" and {len(self.not_english) - 5} more" if len(self.not_english) > 5 else ""
+        return [f"{len(self.not_english)} articles are not in English: {names}{more}. The embedding model "
+                "reads English, so answers from them may be poor."]
 
     def rows(self) -> list[tuple[str, str]]:
         rows = [("backend", self.backend), ("index", self.location), ("articles", str(self.articles)),
@@ -39,6 +50,7 @@ class IndexStatus:
             rows.append(("updates", self.updates))
         groups = self.copy_groups
         rows.append(("syndicated stories", f"{len(groups)} (carried by {sum(map(len, groups))} articles)"))
+        rows += [("warning", w) for w in self.warnings]
         return rows
 
 
@@ -65,4 +77,5 @@ def folder_status(settings: Settings) -> IndexStatus:
                        dimension=m.dimension, vector_index=m.faiss_index,
                        chunking=f"{c.chunk_tokens} tokens ({c.tiktoken_encoding}), {c.chunk_overlap} sentence overlap",
                        corpus_changed=changed, updates=updates,
-                       copy_groups=tuple(tuple(source(articles[i]) for i in g) for g in groups))
+                       copy_groups=tuple(tuple(source(articles[i]) for i in g) for g in groups),
+                       not_english=tuple((source(a), a.language) for a in articles.values() if a.language != "en"))

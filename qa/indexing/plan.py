@@ -65,7 +65,7 @@ def plan(articles: list[Article], previous: Previous | None) -> Plan:
         return Plan(write=articles, delta=False)
     catalog = previous.catalog
     kept = {a.id for a in articles if a.id in catalog.base_ids and a.id not in catalog.removed
-            and catalog.articles[a.id].content_hash == a.content_hash}
+            and catalog.articles[a.id] == a}
     write = [a for a in articles if a.id not in kept]
     removed = catalog.base_ids - kept
     limit = DELTA_ARTICLES + DELTA_SHARE * len(catalog.base_ids)

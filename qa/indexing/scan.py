@@ -80,6 +80,6 @@ def scan(corpus_dir: Path, max_bytes: int, previous: Catalog | None) -> Scan:
 def diff(articles: list[Article], previous: dict[str, Article]) -> Changes:
     new_ids = {a.id for a in articles}
     added = [a.location for a in articles if a.id not in previous]
-    changed = [a.location for a in articles if a.id in previous and previous[a.id].content_hash != a.content_hash]
+    changed = [a.location for a in articles if a.id in previous and previous[a.id] != a]  # text or metadata
     return Changes(added=added, changed=changed, removed=[a.location for a in previous.values() if a.id not in new_ids],
                    unchanged=len(articles) - len(added) - len(changed))

@@ -8,6 +8,7 @@ read-only and immutable; a row that cannot be read is an `IndexCorruptError`.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -18,15 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.articles import Article
+from qa.articles import Article, Heading
 from qa.chunking import Chunk
 from qa.errors import IndexCorruptError
 from qa.sentences import Sentence
 
 SCHEMA = """
-CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, published TEXT, source TEXT, author TEXT,
-    location TEXT, url TEXT, text TEXT, content_hash TEXT, n_sentences INTEGER, n_chunks INTEGER,
-    shingles BLOB);
+CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, published TEXT, source TEXT, authors TEXT,
+    place TEXT, language TEXT, location TEXT, url TEXT, standfirst TEXT, text TEXT, headings TEXT,
+    content_hash TEXT, n_sentences INTEGER, n_chunks INTEGER, shingles BLOB);
 CREATE TABLE copies (article_id TEXT PRIMARY KEY, copy_of TEXT, position INTEGER);
 CREATE TABLE removed (article_id TEXT PRIMARY KEY);
 CREATE TABLE sentences (row INTEGER PRIMARY KEY, article_id TEXT, ordinal INTEGER,
@@ -91,8 +92,9 @@ def database(db_dir: Path) -> Iterator[sqlite3.Connection]:
     db = open_db(db_dir)
     try:
         yield db
-    except (sqlite3.DatabaseError, KeyError, TypeError) as exc:
-        raise IndexCorruptError(f"{db_dir / 'db.sqlite'} is damaged ({exc}): run `qa index --full` to rebuild") from exc
+    except (sqlite3.DatabaseError, KeyError, TypeError, ValueError) as exc:
+        raise IndexCorruptError(f"{db_dir / 'db.sqlite'} is damaged ({exc}): "
+                                "run `qa index --full` to rebuild") from exc
     finally:
         db.close()
 
@@ -112,10 +114,11 @@ def _insert(db: sqlite3.Connection, rows: RowSet, files: list[FileRecord], copy_
             removed: Iterable[str]) -> None:
     n_sentences = Counter(s.article_id for s in rows.sentences)
     n_chunks = Counter(c.article_id for c in rows.chunks)
-    db.executemany("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
-        (a.id, a.title, a.published.isoformat() if a.published else None, a.source, a.author,
-         a.location, a.url, a.text, a.content_hash, n_sentences[a.id], n_chunks[a.id],
-         rows.shingles[a.id].astype("<u4").tobytes()) for a in rows.articles])
+    db.executemany("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+        (a.id, a.title, a.published.isoformat() if a.published else None, a.source, json.dumps(a.authors),
+         a.place, a.language, a.location, a.url, a.standfirst, a.text,
+         json.dumps([[h.text, h.start, h.end] for h in a.headings]), a.content_hash, n_sentences[a.id],
+         n_chunks[a.id], rows.shingles[a.id].astype("<u4").tobytes()) for a in rows.articles])
     db.executemany("INSERT INTO copies VALUES (?,?,?)",
                    [(member, group[0], i) for group in copy_groups for i, member in enumerate(group)])
     db.executemany("INSERT INTO removed VALUES (?)", [(a,) for a in removed])
@@ -133,16 +136,18 @@ def _insert(db: sqlite3.Connection, rows: RowSet, files: list[FileRecord], copy_
 def read_articles(db: sqlite3.Connection, counts: tuple[dict[str, int], dict[str, int]] | None = None,
                   ) -> dict[str, Article]:
     """Every article; `counts`: two dicts to fill with each article's sentence and chunk rows."""
-    rows = db.execute("SELECT id, title, published, source, author, location, url, text, content_hash, "
-                      "n_sentences, n_chunks FROM articles ORDER BY rowid").fetchall()
+    rows = db.execute("SELECT id, title, published, source, authors, place, language, location, url, standfirst, "
+                      "text, headings, content_hash, n_sentences, n_chunks FROM articles ORDER BY rowid").fetchall()
     days: dict[str | None, date | None] = {None: None, "": None}  # many articles share a day
     for day in {r[2] for r in rows} - days.keys():
         days[day] = date.fromisoformat(day)
     if counts is not None:
-        counts[0].update((r[0], r[9]) for r in rows)
-        counts[1].update((r[0], r[10]) for r in rows)
-    return {r[0]: Article(id=r[0], title=r[1], published=days[r[2]], source=r[3], author=r[4],
-                          location=r[5], url=r[6], text=r[7], content_hash=r[8]) for r in rows}
+        counts[0].update((r[0], r[13]) for r in rows)
+        counts[1].update((r[0], r[14]) for r in rows)
+    return {r[0]: Article(id=r[0], title=r[1], published=days[r[2]], source=r[3], authors=tuple(json.loads(r[4])),
+                          place=r[5], language=r[6], location=r[7], url=r[8], standfirst=r[9], text=r[10],
+                          headings=tuple(Heading(*h) for h in json.loads(r[11])), content_hash=r[12])
+            for r in rows}
 
 
 def read_shingles(db: sqlite3.Connection, ids: Iterable[str] | None = None) -> dict[str, np.ndarray]:
