@@ -27,7 +27,9 @@ import resource
 import sys
 import time
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,11 +40,14 @@ DATA = ROOT / "benchmarks" / "data"
 
 from build import generate, sentence_pool  # noqa: E402 - benchmarks/build.py
 
+if TYPE_CHECKING:
+    from qa.embedding import Embedder, Progress
+
 
 class ArchiveEmbedder:
     """Real vectors of the pool sentences, perturbed per occurrence; see the module docstring."""
 
-    def __init__(self, real, pool: list[str]):  # noqa: ANN001 - the real embedder
+    def __init__(self, real: Embedder, pool: list[str]):
         self.model_id, self._real = real.model_id, real
         cache = DATA / f"archive-pool-{zlib.crc32(''.join(pool).encode()):08x}.npy"
         if cache.is_file():
@@ -62,13 +67,16 @@ class ArchiveEmbedder:
     def fits(self, text: str) -> bool:
         return self._real.fits(text)
 
-    def encode(self, texts, *, batch_size: int = 64, progress=None) -> np.ndarray:  # noqa: ANN001
-        rows = np.array([self._row.get(t, self._prefix.get(t[:60], zlib.crc32(t.encode()) % len(self._base)))
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
+               progress: Progress | None = None) -> np.ndarray:
+        fallback = len(self._base)
+        rows = np.array([self._row.get(t, self._prefix.get(t[:60], zlib.crc32(t.encode()) % fallback))
                          for t in texts], dtype=np.int64)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), 100_000):
             part = rows[start:start + 100_000]
-            noisy = self._base[part] + self._rng.normal(0, 0.0247, (len(part), self.dimension)).astype(np.float32)
+            noise = self._rng.normal(0, 0.0247, (len(part), self.dimension)).astype(np.float32)
+            noisy = self._base[part] + noise
             out[start:start + len(part)] = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
         if progress:
             progress(len(texts), len(texts))
@@ -161,18 +169,23 @@ def main() -> None:
     (DATA / f"archive-{n}.json").write_text(json.dumps(built))
     asked = phase("answer")
     print(json.dumps({**built, **asked}), flush=True)
+    command = " ".join([".venv/bin/python benchmarks/archive.py", *sys.argv[1:]])
     lines = ["# The whole pipeline on a generated news archive", "",
-             f"`.venv/bin/python benchmarks/archive.py {' '.join(sys.argv[1:])}`, {time.strftime('%Y-%m-%d')}, "
-             f"{platform.machine()}, {os.cpu_count()} CPUs. How the archive is made: the docstring of "
-             "benchmarks/archive.py (real pipeline, synthesized build vectors, real questions).", "",
-             "| articles | sentences | chunks | build s | build peak MB | index on disk MB | sentence index |",
+             f"`{command}`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} CPUs. "
+             "How the archive is made: the docstring of benchmarks/archive.py (real pipeline, synthesized "
+             "build vectors, real questions).", "",
+             "| articles | sentences | chunks | build s | build peak MB | index on disk MB "
+             "| sentence index |",
              "|---|---|---|---|---|---|---|",
-             f"| {built['articles']:,} | {built['sentences']:,} | {built['chunks']:,} | {built['build_s']:.0f} | "
-             f"{built['build_peak_mb']:.0f} | {built['disk_mb']:.0f} | {asked['faiss_index']} |", "",
-             "| answer p50 / p95 ms (second pass) | first pass after load p50 / p95 ms | load + first answer s | "
-             "process with models MB | resident after answering MB | of which own (anonymous) MB | of which mapped files MB |",
+             f"| {built['articles']:,} | {built['sentences']:,} | {built['chunks']:,} "
+             f"| {built['build_s']:.0f} | {built['build_peak_mb']:.0f} | {built['disk_mb']:.0f} "
+             f"| {asked['faiss_index']} |", "",
+             "| answer p50 / p95 ms (second pass) | first pass after load p50 / p95 ms "
+             "| load + first answer s | process with models MB | resident after answering MB "
+             "| of which own (anonymous) MB | of which mapped files MB |",
              "|---|---|---|---|---|---|---|",
-             f"| {asked['p50_ms']:.1f} / {asked['p95_ms']:.1f} | {asked['first_p50_ms']:.1f} / {asked['first_p95_ms']:.1f} | "
+             f"| {asked['p50_ms']:.1f} / {asked['p95_ms']:.1f} "
+             f"| {asked['first_p50_ms']:.1f} / {asked['first_p95_ms']:.1f} | "
              f"{asked['load_s']:.1f} | {asked['models_mb']:.0f} | "
              f"{asked['VmRSS_mb']:.0f} | {asked['RssAnon_mb']:.0f} | {asked['RssFile_mb']:.0f} |", "",
              f"Profile of 100 answers: `{args.out.with_suffix('.profile.txt').name}`. Peak RSS of the "

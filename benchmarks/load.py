@@ -23,13 +23,13 @@ import os
 import platform
 import random
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -75,10 +75,13 @@ def ask(client: httpx.Client, base: str, question: str, session: str | None = No
     return json.loads(data)[0]
 
 
+Result = tuple[float, float, dict | None, str | None]  # start, seconds, answer, error
+
+
 class Run:
     def __init__(self, base: str, questions: list[str], extra: list[str] | None = None):
         self.base, self.questions, self.extra = base, questions, extra or []
-        self.results: list[tuple[float, float, dict | None, str | None]] = []  # start, seconds, answer, error
+        self.results: list[Result] = []
         self.lock = threading.Lock()
         self.stop = threading.Event()
 
@@ -86,16 +89,17 @@ class Run:
         rng = random.Random(seed)
         with httpx.Client(timeout=120) as http:
             while not self.stop.is_set():
-                q = rng.choice(self.extra) if self.extra and rng.random() < 0.2 else rng.choice(self.questions)
+                extra = self.extra and rng.random() < 0.2
+                q = rng.choice(self.extra) if extra else rng.choice(self.questions)
                 t = time.perf_counter()
                 try:
                     answer, error = ask(http, self.base, q, f"load-client-{seed}"), None
-                except Exception as exc:  # noqa: BLE001 - every failure is counted and reported
+                except Exception as exc:  # every failure is counted and reported
                     answer, error = None, f"{type(exc).__name__}: {exc}"
                 with self.lock:
                     self.results.append((t, time.perf_counter() - t, answer, error))
 
-    def go(self, clients: int, until) -> None:  # noqa: ANN001 - callable -> bool
+    def go(self, clients: int, until: Callable[[], bool]) -> None:
         threads = [threading.Thread(target=self.client, args=(i,), daemon=True) for i in range(clients)]
         for th in threads:
             th.start()
@@ -118,7 +122,7 @@ def slope_mb_per_min(samples: list[tuple[float, float]]) -> float:
         return float("nan")
     ts, ms = [t for t, _ in samples], [m for _, m in samples]
     mt, mm = statistics.fmean(ts), statistics.fmean(ms)
-    return 60 * sum((t - mt) * (m - mm) for t, m in zip(ts, ms)) / sum((t - mt) ** 2 for t in ts)
+    return 60 * sum((t - mt) * (m - mm) for t, m in zip(ts, ms, strict=True)) / sum((t - mt) ** 2 for t in ts)
 
 
 def summary(name: str, run: Run, seconds: float) -> dict:
@@ -129,41 +133,43 @@ def summary(name: str, run: Run, seconds: float) -> dict:
             "throughput_per_s": len(run.results) / seconds, "p50_ms": q[49], "p95_ms": q[94]}
 
 
-def verify(index_dir: Path, results, old: str, new: str | None, new_files: set[str]) -> dict:
-    """Each answer against the build that gave it: known build, exact spans, no new article in old."""
-    dbs = {b: sqlite3.connect(f"file:{index_dir / 'builds' / b / 'db.sqlite'}?mode=ro", uri=True)
-           for b in {old, new} if b}
+def verify(index_dir: Path, results: list[Result], old: str, new: str | None, new_files: set[str]) -> dict:
+    """Each answer against the build that gave it: known build, exact spans, no new article in old.
+    A build's articles are read with the store's own catalog (base and delta merged)."""
+    from qa.store import builds_dir, read_catalog
+
+    texts = {b: {a.location: a.text for a in read_catalog(builds_dir(index_dir) / b).articles.values()}
+             for b in {old, new} if b}
     counts = {"answers": 0, "old_build": 0, "new_build": 0, "unknown_build": 0, "span_mismatch": 0,
               "new_article_in_old_build": 0, "new_article_in_new_build": 0, "citations_checked": 0}
-    texts: dict[tuple[str, str], str] = {}
     for _, _, answer, _ in results:
         if answer is None:
             continue
         counts["answers"] += 1
         build = answer["build_id"]
-        if build not in dbs:
+        if build not in texts:
             counts["unknown_build"] += 1
             continue
         counts["old_build" if build == old else "new_build"] += 1
         for c in answer["citations"] + answer["closest"]:
-            key = (build, c["location"])
-            if key not in texts:
-                row = dbs[build].execute("SELECT text FROM articles WHERE location = ?", (c["location"],)).fetchone()
-                texts[key] = row[0] if row else ""
             counts["citations_checked"] += 1
-            counts["span_mismatch"] += texts[key][c["start"]:c["end"]] != c["sentence"]
+            text = texts[build].get(c["location"], "")
+            counts["span_mismatch"] += text[c["start"]:c["end"]] != c["sentence"]
             counts["new_article_in_old_build"] += build == old and c["location"] in new_files
             counts["new_article_in_new_build"] += build != old and c["location"] in new_files
     return counts
 
 
 def main() -> None:
+    from qa.store import current_build_id
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--port", type=int, default=7877)
-    parser.add_argument("--no-rebuild", action="store_true", help="phase 1 only (a memory run); writes no results")
+    parser.add_argument("--no-rebuild", action="store_true",
+                        help="phase 1 only (a memory run); writes no results")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "load.md")
     args = parser.parse_args()
 
@@ -177,9 +183,10 @@ def main() -> None:
     t = time.perf_counter()
     subprocess.run([*qa, "index", "--quiet", *paths], check=True, cwd=ROOT)
     print(f"index of {args.articles} articles built in {time.perf_counter() - t:.0f} s", flush=True)
-    old = (index / "CURRENT").read_text().strip()
+    old = current_build_id(index)
 
-    env = dict(os.environ, QA_CORPUS_DIR=str(corpus), QA_INDEX_DIR=str(index), GRADIO_SERVER_PORT=str(args.port))
+    env = dict(os.environ, QA_CORPUS_DIR=str(corpus), QA_INDEX_DIR=str(index),
+               GRADIO_SERVER_PORT=str(args.port))
     app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
     try:
@@ -224,12 +231,13 @@ def main() -> None:
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         two = Run(base, questions, extra)
         started = time.monotonic()
-        two.go(args.clients, lambda: rebuild.poll() is not None and time.monotonic() - started >= args.seconds)
+        two.go(args.clients,
+               lambda: rebuild.poll() is not None and time.monotonic() - started >= args.seconds)
         second = summary("2: during a full rebuild", two, time.monotonic() - started)
         second["rebuild_s"] = time.monotonic() - started
         second["rebuild_exit"] = rebuild.returncode
         sampling.set()
-        new = (index / "CURRENT").read_text().strip()
+        new = current_build_id(index)
         second["check"] = verify(index, two.results, old, new if new != old else None, new_files)
         second["rss_end_mb"] = samples[-1][1]
         print(second, flush=True)
@@ -241,27 +249,29 @@ def main() -> None:
         write(args, first, second)
 
 
-def write(args, first: dict, second: dict) -> None:  # noqa: ANN001
+def write(args: argparse.Namespace, first: dict, second: dict) -> None:
     c = second["check"]
     lines = [
         "# Load test", "",
         f"`.venv/bin/python benchmarks/load.py --clients {args.clients} --seconds {args.seconds:.0f} "
         f"--articles {args.articles}`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}. Clients, app and rebuild share the CPUs.", "",
-        "| phase | requests | errors | throughput (req/s) | p50 (ms) | p95 (ms) |", "|---|---|---|---|---|---|"]
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}. Clients, app and rebuild share the "
+        "CPUs.", "",
+        "| phase | requests | errors | throughput (req/s) | p50 (ms) | p95 (ms) |",
+        "|---|---|---|---|---|---|"]
     for r in (first, second):
         lines.append(f"| {r['phase']} | {r['requests']} | {r['errors']} | {r['throughput_per_s']:.1f} | "
                      f"{r['p50_ms']:.0f} | {r['p95_ms']:.0f} |")
-    lines += ["", f"App memory, phase 1: {first['rss_start_mb']:.0f} MB -> {first['rss_end_mb']:.0f} MB, slope "
-              f"after a 10 s warm-up {first['rss_slope_mb_per_min']:+.1f} MB/min, over its second half "
+    lines += ["", f"App memory, phase 1: {first['rss_start_mb']:.0f} MB -> {first['rss_end_mb']:.0f} MB, "
+              f"slope after a 10 s warm-up {first['rss_slope_mb_per_min']:+.1f} MB/min, over its second half "
               f"{first['rss_slope_second_half_mb_per_min']:+.1f} MB/min; after phase 2 "
               f"{second['rss_end_mb']:.0f} MB.", "",
               f"Phase 2: `qa index --full` (exit {second['rebuild_exit']}) ran during the phase "
               f"({second['rebuild_s']:.0f} s). Of {c['answers']} answers, {c['old_build']} came from the old "
               f"build and {c['new_build']} from the new one, {c['unknown_build']} from any other; "
               f"{c['citations_checked']} citations checked against their build: {c['span_mismatch']} spans "
-              f"wrong, {c['new_article_in_old_build']} new articles cited by the old build (the new build cited them "
-              f"{c['new_article_in_new_build']} times)."]
+              f"wrong, {c['new_article_in_old_build']} new articles cited by the old build (the new build "
+              f"cited them {c['new_article_in_new_build']} times)."]
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

