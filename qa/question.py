@@ -15,9 +15,10 @@ from enum import Enum
 
 from qa.errors import QuestionError
 from qa.figures import TOKEN, normal_unit, outcome_of, unit_of
-from qa.terms import names, terms
+from qa.terms import STOPWORDS, WORD, fold, names, terms
 
 MAX_CHARS = 2000  # longer questions are cut
+MAX_PHRASE = 5  # longest run of the question's words looked for, word for word, in a sentence
 
 
 class AnswerType(Enum):
@@ -58,6 +59,7 @@ class Question:
     outcome: str | None  # what happened to what it counts ("killed"), if it says
     topic: frozenset[str]  # its terms as figure units: what a figure's sentence must be about
     asks_latest: bool  # it asks for the latest or current state, and the corpus spans dates
+    grams: frozenset[tuple[str, ...]]  # its runs of 2..MAX_PHRASE words holding a content word
 
     @property
     def queries(self) -> tuple[str, ...]:
@@ -92,7 +94,7 @@ def analyze(text: str, history: Sequence[str] = (), *, dated: bool = True) -> Qu
                     context=previous[-1] if previous and needs_context(text) else "",
                     answer_type=kind, units=asked_units(search, kind), outcome=_outcome(search),
                     topic=frozenset(normal_unit(t) for t in terms(search)) - _QUESTION_WORDS,
-                    asks_latest=latest)
+                    asks_latest=latest, grams=_grams(search))
 
 
 def history_questions(history: object) -> list[str]:
@@ -133,6 +135,13 @@ def normalize(text: str) -> str:
 def is_blank(text: str) -> bool:
     """Nothing to search for: no word at all."""
     return not terms(text) and not re.search(r"\w", text)
+
+
+def _grams(text: str) -> frozenset[tuple[str, ...]]:
+    words = [fold(w).lower() for w in WORD.findall(text)]
+    content = [w not in STOPWORDS and w not in _QUESTION_WORDS for w in words]
+    return frozenset(tuple(words[i:i + n]) for n in range(2, MAX_PHRASE + 1) for i in range(len(words) - n + 1)
+                     if any(content[i:i + n]))
 
 
 def asks_latest(text: str) -> bool:

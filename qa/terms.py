@@ -1,4 +1,5 @@
-"""Text -> search terms for BM25: lower-cased words, English stop words dropped, light stemming.
+"""Text -> search terms for BM25: lower-cased words with their accents folded ("Zürich" and
+"Zurich" are one term), English stop words dropped, light stemming.
 
 Kept tiny and dependency-free so the same function tokenizes at index time and at query time.
 """
@@ -6,12 +7,26 @@ Kept tiny and dependency-free so the same function tokenizes at index time and a
 from __future__ import annotations
 
 import re
+import unicodedata
 
 WORD = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
 STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "s", "t", "also", "said", "says"])
 # A run of capitalized words that does not start the text or a sentence: "Von Miller",
 # "Levi's Stadium", "University of Notre Dame".
 NAME_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’.-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w'’.-]*)*")
+
+
+# Letters that carry no combining mark to drop (what Lucene's ASCIIFoldingFilter also folds).
+_LETTERS = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ł": "l",
+                          "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH", "ı": "i"})
+
+
+def fold(text: str) -> str:
+    """`text` without diacritics: "São Paulo café" -> "Sao Paulo cafe"."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def stem(word: str) -> str:
@@ -25,7 +40,7 @@ def stem(word: str) -> str:
 
 def terms(text: str) -> list[str]:
     """The BM25 terms of `text`, in order (repeats kept)."""
-    words = (w.replace("’", "'").lower() for w in WORD.findall(text))
+    words = (fold(w).replace("’", "'").lower() for w in WORD.findall(text))
     return [stem(w.removesuffix("'s")) for w in words if w not in STOPWORDS]
 
 

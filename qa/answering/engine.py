@@ -65,15 +65,16 @@ class Engine:
         differ = differing(q, quotable[:POOL], story)
         if differ:  # every differing source is quoted, even past max_sentences
             chosen += [h for h, _ in differ.claims if h.row not in {c.row for c in chosen}]
-        if len({h.article.published for h in chosen}) > 1:  # spans dates: oldest to newest
-            chosen.sort(key=lambda h: (h.article.published is None, h.article.published or date.min))
+        if q.asks_latest:  # the newest relevant statement leads; the rest stay best-supported first
+            chosen.sort(key=lambda h: h.article.published or date.min, reverse=True)
         citations = tuple(citation(view, i + 1, h) for i, h in enumerate(chosen))
         disagreement = None
-        if differ:
+        if differ:  # the figures as a timeline: oldest to newest
             number = {h.row: i + 1 for i, h in enumerate(chosen)}
             disagreement = Disagreement(differ.unit, tuple(
                 Claim(number[h.row], figure, iso(h.article.published), h.article.source)
-                for h, figure in sorted(differ.claims, key=lambda x: number[x[0].row])))
+                for h, figure in sorted(differ.claims, key=lambda x: (x[0].article.published or date.min,
+                                                                      number[x[0].row]))))
         timings["total"] = (time.perf_counter() - started) * 1000
         return Answer(question=q.text, found=True, text=compose(list(citations), disagreement), citations=citations,
                       disagreement=disagreement, timings_ms=timings, build_id=view.build_id)

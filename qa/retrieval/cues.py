@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from qa.figures import MONTH_NAMES, NUMBER_WORDS, SCALES, states_figure
-from qa.question import AnswerType, Question
-from qa.terms import WORD, name_words, terms
+from qa.question import MAX_PHRASE, AnswerType, Question
+from qa.terms import WORD, fold, name_words, terms
 
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(" + "|".join([*NUMBER_WORDS, *SCALES, "half"]) + r")\b", re.I)
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -31,13 +31,47 @@ def has_answer_type(sentence: str, question: Question, topic: frozenset[str] = f
     if kind is None:
         return False
     if kind is AnswerType.NAME:
-        asked = {w.lower() for w in WORD.findall(asked_text)}
-        return any(w.lower() not in asked and not set(terms(w)) <= topic for w in name_words(sentence))
-    asked = asked_text.lower()
-    return any(m.group(0).lower() not in asked for m in _PATTERNS[kind].finditer(sentence))
+        asked = {fold(w).lower() for w in WORD.findall(asked_text)}
+        return any(fold(w).lower() not in asked and not set(terms(w)) <= topic for w in name_words(sentence))
+    asked = fold(asked_text).lower()
+    return any(fold(m.group(0)).lower() not in asked for m in _PATTERNS[kind].finditer(sentence))
 
 
 def counts_what_is_asked(sentence: str, question: Question) -> bool:
     """For a number question with a unit: the sentence states a figure of that unit and outcome."""
     return question.answer_type is AnswerType.NUMBER and bool(question.units) \
         and states_figure(sentence, question.units, question.outcome)
+
+
+CUES = ("answer_type", "counted", "phrase", "novelty")
+
+
+def answer_cues(texts: list[str], question: Question, topic: frozenset[str]) -> dict[str, list]:
+    """Each cue (`CUES`) of each sentence, for the sentences checked."""
+    typed = [has_answer_type(t, question, topic) for t in texts]
+    asked = set(question.terms) | topic
+    return {"answer_type": typed,
+            "counted": [ok and counts_what_is_asked(t, question) for ok, t in zip(typed, texts)],
+            "phrase": [phrase(t, question) for t in texts],
+            "novelty": [novelty(t, asked) for t in texts]}
+
+
+def phrase(sentence: str, question: Question) -> float:
+    """How long a run of the question's words the sentence holds word for word: 0 for none or one
+    word, rising to 1 for five or more ("came under fire for the first time")."""
+    if not question.grams:
+        return 0.0
+    words = [fold(w).lower() for w in WORD.findall(sentence)]
+    longest = 1
+    for n in range(min(MAX_PHRASE, len(words)), 1, -1):
+        if any(tuple(words[i:i + n]) in question.grams for i in range(len(words) - n + 1)):
+            longest = n
+            break
+    return (longest - 1) / (MAX_PHRASE - 1)
+
+
+def novelty(sentence: str, asked: set[str]) -> float:
+    """The share of the sentence's terms that are neither the question's nor the corpus's topic:
+    near 0 for a sentence that only restates the question."""
+    own = set(terms(sentence))
+    return len(own - asked) / len(own) if own else 0.0

@@ -8,20 +8,20 @@ the index stores term counts, and the ranking turns them into scores.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from qa.articles import Article
 from qa.embedding import Embedder
 from qa.question import Question
-from qa.retrieval.cues import counts_what_is_asked, has_answer_type
+from qa.retrieval.cues import CUES, answer_cues
 from qa.retrieval.seam import IndexView, Layout, Scope
 from qa.retrieval.signals import Query, QuerySignals, candidates, coverage, unknown_names
 from qa.terms import terms
 
 WEIGHTS = {"dense": 1.0, "reduced": 1.0, "bm25": 0.5, "chunk_dense": 0.3, "chunk_bm25": 0.4,
-           "neighbour": 0.1, "length": 0.15, "answer_type": 0.4, "counted": 0.4}
+           "neighbour": 0.1, "length": 0.15, "answer_type": 0.4, "counted": 0.4, "phrase": 0.0, "novelty": 0.0}
 # (k1, b) chosen on ../shared/eval: sentences are short, so length normalization is weaker for them
 # than for chunks.
 BM25_PARAMS = {"sentences": (1.2, 0.5), "chunks": (1.5, 0.75)}
@@ -59,8 +59,7 @@ class SignalTable:
     rows: np.ndarray
     layout: Layout | None
     queries: list[QuerySignals]
-    answer_type: np.ndarray | None = None  # bool
-    counted: np.ndarray | None = None  # float32
+    cues: dict[str, np.ndarray] = field(default_factory=dict)  # CUES: answer_type bool, the rest float32
 
 
 def reduce_question(question: str, topic: frozenset[str]) -> str:
@@ -82,26 +81,23 @@ def signal_table(view: IndexView, embedder: Embedder, question: Question, scope:
         return SignalTable(cand, None, [])
     layout = view.layout(cand)
     table = SignalTable(cand, layout, [q.signals(cand, layout) for q in queries])
-    if question.answer_type is None:
-        return table
     # The cues only reorder near the top: checked there only.
     base = fuse(table)
     pool = np.argsort(-base, kind="stable")[:cue_pool] if cue_pool is not None else np.arange(len(cand))
-    texts = view.texts(cand[pool])
-    typed = np.array([has_answer_type(t, question, view.topic_terms) for t in texts], dtype=bool)
-    answer_type, counted = np.zeros(len(cand), dtype=bool), np.zeros(len(cand), dtype=np.float32)
-    answer_type[pool] = typed
-    counted[pool] = [ok and counts_what_is_asked(t, question) for ok, t in zip(typed, texts)]
-    return SignalTable(cand, layout, table.queries, answer_type, counted)
+    found = answer_cues(view.texts(cand[pool]), question, view.topic_terms)
+    cues = {name: np.zeros(len(cand), dtype=bool if name == "answer_type" else np.float32) for name in found}
+    for name, values in found.items():
+        cues[name][pool] = values
+    return SignalTable(cand, layout, table.queries, cues)
 
 
 def fuse(table: SignalTable, weights: dict[str, float] = WEIGHTS) -> np.ndarray:
     """The fused score of each candidate: the weighted signals, averaged over the queries, plus the
     weighted answer cues."""
     fused = sum(_weighted(q, weights) for q in table.queries) / len(table.queries)
-    if table.answer_type is not None:  # in place: the sum stays float32
-        fused += weights["answer_type"] * table.answer_type
-        fused += weights["counted"] * table.counted
+    for name in CUES:  # in place: the sum stays float32
+        if name in table.cues:
+            fused += weights[name] * table.cues[name]
     return fused
 
 
