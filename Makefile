@@ -1,21 +1,23 @@
 # The two commands of the README: `make run` (serve the app on the shipped corpus) and
-# `make test` (the whole test suite). Each sets itself up: virtualenv, pinned CPU torch, the package.
+# `make test` (the whole test suite). Each sets itself up: virtualenv, pinned CPU torch, the package,
+# with the versions CI tested (constraints.txt; `make lock` refreshes it).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CONSTRAINTS := constraints.txt
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test index setup bench bench-peer bench-backends clean
+.PHONY: run test test-fast lint lock index setup bench bench-peer bench-backends clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) --upgrade pip
 	# CPU torch first and pinned: an unpinned torch would pull several GB of CUDA packages.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[test,bench]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -28,6 +30,23 @@ run: index
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The quick loop while working: no browser and no subprocess tests (CI runs everything).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check qa app.py tests benchmarks
+
+# Refresh constraints.txt with what a fresh install resolves today; run `make test` after it.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet torch==2.13.0
+	.venv-lock/bin/python -m pip install --quiet -e '.[test,bench]'
+	.venv-lock/bin/python -m pip freeze --all --exclude-editable | grep -v -e '^qa==' -e '^setuptools==' > $(CONSTRAINTS)
+	rm -rf .venv-lock
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/build.py

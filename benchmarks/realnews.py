@@ -102,7 +102,8 @@ def targets(ours_: Report, default: Report, precision: Report) -> str:
 NOTES = """Notes. Snippet shares are pooled over all snippets; metadata shares are over the pages whose
 gold gives the field. Ours is the product's own reading of each file (qa.articles.parse_bytes:
 decoding, extraction, datelines, headings), scored on everything the index holds for it (title,
-headings, text with its standfirst); trafilatura on its `extract` output of the same decoded text. Failures left for ours where the gold asks
+headings, text with its standfirst); trafilatura on its `extract` output of the same decoded text. \
+Failures left for ours where the gold asks
 for something the issue rules out: a `with` snippet that includes the dateline (the dateline goes
 to `place`), the text of an embedded tweet (embedded posts are dropped), a `without` snippet that
 is the headline itself (the title is part of the indexed text), a byline with an affiliation
@@ -120,7 +121,7 @@ def ablation(folder: Path, full: Report) -> str:
     for rule in rules:
         with _switched_off(rule):
             report = evaluate(folder, ours, f"ours without {rule}")
-        changed = [a.file for a, b in zip(full.pages, report.pages) if a.failures != b.failures]
+        changed = [a.file for a, b in zip(full.pages, report.pages, strict=True) if a.failures != b.failures]
         m = report.metrics
         lines.append(f"| {rule} | {m['completeness']:.3f} | {m['cleanliness']:.3f} | "
                      f"{m['clean_and_complete']:.3f} | {', '.join(changed) or '-'} |")

@@ -58,7 +58,8 @@ def chunk_article(article_id: str, text: str, sentences: list[Sentence], *,
         while j < len(sentences) and total + counts[j] <= max_tokens:
             total += counts[j]
             j += 1
-        while j > i + 1 and not _ok(text[sentences[i].start:sentences[j - 1].end], count_tokens, max_tokens, fits):
+        while j > i + 1 and not _ok(text[sentences[i].start:sentences[j - 1].end], count_tokens, max_tokens,
+                                    fits):
             j -= 1
         first, last = sentences[i], sentences[j - 1]
         if j == i + 1 and not _ok(text[first.start:first.end], count_tokens, max_tokens, fits):

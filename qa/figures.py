@@ -38,10 +38,12 @@ _MAX_UNIT_WORDS = 4
 _OUTCOMES = {w: "killed" for w in ("killed", "dead", "died", "deaths", "death")} | {
     w: "wounded" for w in ("wounded", "injured")} | {"casualties": "casualties"} | {
     w: "captured" for w in ("captured", "prisoners", "prisoner")} | {"missing": "missing"} | {
-    w: "destroyed" for w in ("destroyed", "downed", "lost")} | {w: "delivered" for w in ("delivered", "received")}
+    w: "destroyed" for w in ("destroyed", "downed", "lost")} | {
+    w: "delivered" for w in ("delivered", "received")}
 # Words that end the noun phrase after a figure besides STOPWORDS: "nine times since 2010" counts times.
 _ENDS_UNIT = STOPWORDS | frozenset("""since ago among amid despite including across within without toward
-towards via along around near beyond behind upon onto versus though although yet instead like unlike""".split())
+towards via along around near beyond behind upon onto versus though although yet instead like
+unlike""".split())
 OUTCOME_WINDOW = 5  # tokens looked at on each side of a figure
 TOLERANCE = 0.01  # relative: figures closer than this are the same figure
 
@@ -100,7 +102,8 @@ def figures(sentence: str, units: frozenset[str] | None = None) -> list[Figure]:
         if date:
             value, width = date
             used.update(range(i, i + width))
-            out.append(Figure(value, "year" if len(value) == 4 else "date", _span(sentence, tokens, i, i + width)))
+            out.append(Figure(value, "year" if len(value) == 4 else "date",
+                              _span(sentence, tokens, i, i + width)))
             continue
         value = _number(w)
         if value is None or (i + 1 < len(lower) and lower[i + 1] in ("th", "st", "nd", "rd")):

@@ -15,7 +15,9 @@ _DANGLING = re.compile(r"^[\"'”’»)\]]+[.,;:!?]*$")
 # A line that stops mid-sentence (no closing punctuation) before a line that starts in lower case
 # was wrapped, not ended: "...who in 2008, won the" / "Africa Movie Academy Award" is one paragraph.
 _OPEN_END = re.compile(r"[\w,;\-–—]$")
-_CONTINUED = frozenset(["a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "and", "or", "but", "nor", "as", "that", "which", "who", "whose", "whom", "than", "into", "onto", "over", "under", "about"])
+_CONTINUED = frozenset(["a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "and",
+                        "or", "but", "nor", "as", "that", "which", "who", "whose", "whom", "than", "into",
+                        "onto", "over", "under", "about"])
 _NO_WORDS = re.compile(r"^[\W_]+$")  # "* * *", "---": separators, not text
 _CONTROL = {c for c in map(chr, range(32)) if c not in "\n\t"} | {"\x7f"}
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")

@@ -140,8 +140,8 @@ def is_blank(text: str) -> bool:
 def _grams(text: str) -> frozenset[tuple[str, ...]]:
     words = [fold(w).lower() for w in WORD.findall(text)]
     content = [w not in STOPWORDS and w not in _QUESTION_WORDS for w in words]
-    return frozenset(tuple(words[i:i + n]) for n in range(2, MAX_PHRASE + 1) for i in range(len(words) - n + 1)
-                     if any(content[i:i + n]))
+    return frozenset(tuple(words[i:i + n]) for n in range(2, MAX_PHRASE + 1)
+                     for i in range(len(words) - n + 1) if any(content[i:i + n]))
 
 
 def asks_latest(text: str) -> bool:
@@ -178,7 +178,8 @@ def asked_units(text: str, kind: AnswerType | None) -> frozenset[str] | None:
         return _DISTANCE
     if re.search(r"\bhow long\b", q):
         return _DISTANCE | _DURATION
-    if re.search(r"\b(percent|percentage|share|rate)\b", q) or (re.search(r"\bhow much\b", q) and _CHANGE.search(q)):
+    if re.search(r"\b(percent|percentage|share|rate)\b", q) \
+            or (re.search(r"\bhow much\b", q) and _CHANGE.search(q)):
         return frozenset({"%"})
     if re.search(r"\bhow (much|large|big)\b|\b(cost|worth|spend|spent|budget|price)\b", q):
         return frozenset({"$", "€", "£"})

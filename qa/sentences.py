@@ -24,12 +24,18 @@ MAX_SENTENCE_CHARS = 1200
 # The segmentation rules' version: an index split with other rules is rebuilt (qa.store.manifest).
 SEGMENTER = "syntok-2"  # 2: abbreviations re-joined after syntok (`_rejoin`)
 _PARAGRAPH = re.compile(r"[^\n]+(?:\n(?!\n)[^\n]*)*")
-_TITLES = frozenset(["Rep.", "Reps.", "Sen.", "Sens.", "Gov.", "Gen.", "Gens.", "Lt.", "Col.", "Sgt.", "Capt.", "Maj.", "Adm.", "Cmdr.", "Cpl.", "Pvt.", "Dr.", "Mr.", "Mrs.", "Ms.", "Messrs.", "Prof.", "Rev.", "Hon.", "Supt.", "Insp.", "Det."])
-_MONTHS = frozenset(["Jan.", "Feb.", "Mar.", "Apr.", "Jun.", "Jul.", "Aug.", "Sep.", "Sept.", "Oct.", "Nov.", "Dec.", "St."])
+_TITLES = frozenset(["Rep.", "Reps.", "Sen.", "Sens.", "Gov.", "Gen.", "Gens.", "Lt.", "Col.", "Sgt.",
+                     "Capt.", "Maj.", "Adm.", "Cmdr.", "Cpl.", "Pvt.", "Dr.", "Mr.", "Mrs.", "Ms.", "Messrs.",
+                     "Prof.", "Rev.", "Hon.", "Supt.", "Insp.", "Det."])
+_MONTHS = frozenset(["Jan.", "Feb.", "Mar.", "Apr.", "Jun.", "Jul.", "Aug.", "Sep.", "Sept.", "Oct.", "Nov.",
+                     "Dec.", "St."])
 _NEVER_LAST = frozenset(["vs.", "v.", "e.g.", "i.e."])
-_CLAUSE_FINAL = frozenset(["U.S.", "U.K.", "U.N.", "U.S.A.", "a.m.", "p.m.", "Inc.", "Corp.", "Co.", "Ltd.", "Jr.", "Sr."])
+_CLAUSE_FINAL = frozenset(["U.S.", "U.K.", "U.N.", "U.S.A.", "a.m.", "p.m.", "Inc.", "Corp.", "Co.", "Ltd.",
+                           "Jr.", "Sr."])
 # Words that start sentences: after "Sept." or "St." they mean a real sentence end.
-_STARTERS = frozenset(["The", "A", "An", "It", "He", "She", "They", "We", "I", "You", "This", "That", "These", "Those", "There", "In", "On", "At", "But", "And", "Or", "So", "If", "When", "While", "After", "Before", "Its", "His", "Her", "Their", "Our", "My"])
+_STARTERS = frozenset(["The", "A", "An", "It", "He", "She", "They", "We", "I", "You", "This", "That", "These",
+                       "Those", "There", "In", "On", "At", "But", "And", "Or", "So", "If", "When", "While",
+                       "After", "Before", "Its", "His", "Her", "Their", "Our", "My"])
 _LAST_TOKEN = re.compile(r"([^\s\"'“‘(\[]+)\s*$")
 
 
@@ -70,7 +76,7 @@ def _segment(paragraph: str, offset: int) -> list[tuple[int, int]]:
     starts = _rejoin(paragraph, sorted(set(starts)))
     bounds = starts + [len(paragraph)]
     spans = []
-    for s, e in zip(bounds, bounds[1:]):
+    for s, e in zip(bounds, bounds[1:], strict=False):
         piece = paragraph[s:e]
         e = s + len(piece.rstrip())
         s += len(piece) - len(piece.lstrip())

@@ -120,7 +120,7 @@ def copy_groups(signatures: dict[str, np.ndarray], order: Callable[[str], object
         for b in range(0, len(firsts), step):
             block = np.sort(owners[firsts[b:b + step, None] + np.arange(length)], axis=1)
             codes, k = np.unique((block[:, i] * n + block[:, j]).ravel(), return_counts=True)
-            counts.update(dict(zip(codes.tolist(), k.tolist())))
+            counts.update(dict(zip(codes.tolist(), k.tolist(), strict=True)))
     parent: dict[int, int] = {}
 
     def root(i: int) -> int:

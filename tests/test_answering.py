@@ -160,3 +160,27 @@ def test_json_shape(engine):
     assert set(data["citations"][0]) >= {"number", "title", "date", "source", "authors", "place", "heading",
                                          "sentence", "start", "end", "passage", "score", "confidence"}
     json.dumps(data)
+
+
+def test_a_sentence_that_leans_on_the_one_before_is_shown_with_it(engine):
+    a = engine.answer("Why is South Korea worried about the deployment?")
+    leaning = next(c for c in a.citations if c.sentence.startswith("That is because"))
+    kim = "Kim, speaking through a translator, said he believes"
+    quoted = {c.sentence for c in a.citations}
+    if leaning.lead:  # shown before it, verbatim
+        assert leaning.lead.startswith(kim) \
+            and f"{leaning.lead} {leaning.sentence} [{leaning.number}]" in a.text
+        assert engine.view().article(leaning.article_id).text.index(leaning.lead) < leaning.start
+    else:  # or quoted itself, and then not shown twice
+        assert any(s.startswith(kim) for s in quoted) and a.text.count(kim) == 1
+
+
+def test_which_sentences_lean_on_the_one_before():
+    from qa.answering.compose import needs_lead
+
+    for s in ("He said the talks would resume.", "That is because prices rose.",
+              '"It was a mistake," she said.', "But officials disagreed.", "and then the troops left."):
+        assert needs_lead(s), s
+    for s in ("The Pentagon said on Tuesday that troops had moved.", "Hezbollah denied it.",
+              "Thebes is old."):
+        assert not needs_lead(s), s

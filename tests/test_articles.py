@@ -36,7 +36,8 @@ def test_seed_article_metadata_and_text():
 def test_markdown_front_matter(corpus):
     a = _one(corpus / "2024-11-05-pentagon-briefing.md", corpus)
     assert (a.title, a.published, a.authors, a.source) == (
-        "Pentagon says North Korean troops reached Kursk", date(2024, 11, 5), ("Jane Reporter",), "Example Wire")
+        "Pentagon says North Korean troops reached Kursk", date(2024, 11, 5), ("Jane Reporter",),
+        "Example Wire")
     assert a.url == "https://example.org/news/pentagon-kursk"
     assert not a.text.startswith("#")  # the heading is the title, not body text
     # wrapped lines are joined into paragraphs
@@ -86,7 +87,8 @@ def test_utf16_with_bom_is_decoded():
     ("blank.md", b"  \n\n \t\n", "empty file"),
     ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary"),
     ("broken.json", b'{"title": "x", "text": "unterminated', "malformed JSON"),
-    ("empty.html", b"<html><head><title>Gone</title></head><body><script>x()</script></body></html>", "no article text"),
+    ("empty.html", b"<html><head><title>Gone</title></head><body><script>x()</script></body></html>",
+     "no article text"),
 ])
 def test_bad_files_are_refused_with_a_reason(tmp_path, name, data, reason):
     path = tmp_path / name

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qa.articles import read_file
 from qa.chunking import chunk_article, tiktoken_counter
@@ -32,7 +33,7 @@ def test_chunks_hold_whole_sentences_within_budget_with_overlap():
         assert c.token_count <= 120 and c.token_count == count(c.text)
         assert c.start in starts and c.end in ends  # never cuts a sentence
         assert c.text == article.text[c.start:c.end]
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in zip(chunks, chunks[1:], strict=False):
         assert b.first_sentence == a.last_sentence  # one sentence of overlap
     assert chunks[0].first_sentence == 0 and chunks[-1].last_sentence == len(sentences) - 1
 
@@ -40,7 +41,7 @@ def test_chunks_hold_whole_sentences_within_budget_with_overlap():
 def test_no_overlap_setting():
     text = " ".join(f"Sentence number {i} is here." for i in range(40))
     _, chunks = _chunks(text, max_tokens=30, overlap=0)
-    assert all(b.first_sentence == a.last_sentence + 1 for a, b in zip(chunks, chunks[1:]))
+    assert all(b.first_sentence == a.last_sentence + 1 for a, b in zip(chunks, chunks[1:], strict=False))
 
 
 def test_a_sentence_over_the_budget_is_cut_into_fitting_pieces():

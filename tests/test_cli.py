@@ -77,8 +77,8 @@ def test_ask_prints_the_answer_with_citations(built):
     assert result.returncode == 0, result.stderr
     kursk = next(line for line in result.stdout.splitlines() if "about 8,000 North Korean soldiers" in line)
     number = re.search(r"\[(\d)\]", kursk).group(1)
-    assert (f"[{number}] Pentagon says North Korean troops reached Kursk - 2024-11-05 - by Jane Reporter - Example Wire"
-            in result.stdout)
+    assert (f"[{number}] Pentagon says North Korean troops reached Kursk - 2024-11-05 - by Jane Reporter - "
+            "Example Wire" in result.stdout)
 
 
 def test_ask_json_has_the_documented_shape(built):
@@ -98,7 +98,8 @@ def test_ask_json_has_the_documented_shape(built):
 def test_errors_are_one_line_with_nonzero_exit(tmp_path):
     result = qa("status", "--index", str(tmp_path / "none"))
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"qa: error: no index in {tmp_path / 'none'}: run `qa index` to build it"]
+    assert result.stderr.strip().splitlines() == [
+        f"qa: error: no index in {tmp_path / 'none'}: run `qa index` to build it"]
     result = qa("index", "--corpus", str(tmp_path / "missing"), "--index", str(tmp_path / "i"))
     assert result.returncode == 2 and "corpus folder does not exist" in result.stderr
     result = qa("index", "--chunk-tokens", "5", "--corpus", str(tmp_path), "--index", str(tmp_path / "i"))
@@ -122,7 +123,8 @@ def test_an_added_article_is_an_update_that_status_reports(tmp_path):
     (tmp_path / "corpus" / "harvest.txt").write_text(
         "Harvest report\nFarmers in the valley brought in a record wheat harvest this week.")
     result = qa("index", "--quiet", *paths)
-    assert result.returncode == 0 and "added     harvest.txt" in result.stdout and "7 articles" in result.stdout
+    assert result.returncode == 0 and "added     harvest.txt" in result.stdout \
+        and "7 articles" in result.stdout
     status = dict(line.split(":", 1) for line in qa("status", *paths).stdout.splitlines())
     assert status["updates"].strip().startswith("1 articles added or changed, 0 replaced or removed")
     answer = qa("ask", "How was the wheat harvest?", *paths).stdout

@@ -44,7 +44,8 @@ def _start(script_args: list[str]) -> subprocess.Popen:
 def _add_stories(corpus, first: int, n: int) -> None:
     for i in range(first, first + n):
         (corpus / f"story-{i}.txt").write_text(
-            f"Story {i}\n" + " ".join(f"Event {i}.{j} was reported by officials on day {j}." for j in range(12)))
+            f"Story {i}\n"
+            + " ".join(f"Event {i}.{j} was reported by officials on day {j}." for j in range(12)))
 
 
 def _check_loadable(index_dir) -> store.Snapshot:
@@ -81,7 +82,8 @@ def test_twenty_sigkills_at_random_moments_never_break_the_index(settings, fake,
     print("kill delays (s):", delays, "index after each kill:", outcomes)
     report = build_index(settings, fake)
     assert store.load_snapshot(settings.index_dir).manifest.articles == initial + 500
-    assert report.build_id is None or report.articles == store.load_snapshot(settings.index_dir).manifest.articles
+    assert report.build_id is None \
+        or report.articles == store.load_snapshot(settings.index_dir).manifest.articles
     leftovers = [p for p in store.builds_dir(settings.index_dir).iterdir() if p.name.startswith(".tmp-")]
     finished = [p for p in store.builds_dir(settings.index_dir).iterdir() if not p.name.startswith(".")]
     assert leftovers == [] and len(finished) <= settings.keep_builds
@@ -94,7 +96,8 @@ def test_sigkill_of_the_qa_index_command_keeps_the_index(settings, real_embedder
     first = build_index(settings, real_embedder)
     for round_ in range(3):
         _add_stories(corpus, 40 * round_, 40)
-        proc = _start(["-m", "qa", "index", "--quiet", "--corpus", str(corpus), "--index", str(settings.index_dir)])
+        proc = _start(["-m", "qa", "index", "--quiet", "--corpus", str(corpus),
+                       "--index", str(settings.index_dir)])
         time.sleep(rng.uniform(3.0, 9.0))  # model load takes about 4 s; then the build
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)

@@ -42,7 +42,8 @@ def test_qa_eval_json_report(tmp_path):
 
 def test_qa_eval_table_and_bad_file(tmp_path):
     result = qa("eval", str(DATA / "squad-sample.json"))
-    assert result.returncode == 0 and "answer_in_top1:" in result.stdout and "declined_foreign:        -" in result.stdout
+    assert result.returncode == 0 and "answer_in_top1:" in result.stdout \
+        and "declined_foreign:        -" in result.stdout
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]")
     result = qa("eval", str(bad))
@@ -55,7 +56,8 @@ def test_qa_eval_on_a_questions_file_reports_shown_order_and_details(tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["questions"] == 3 and report["foreign_questions"] == 2
-    assert report["top1_by_score"] >= 2 / 3 and report["any_citation"] == 1.0 and report["declined_foreign"] == 1.0
+    assert report["top1_by_score"] >= 2 / 3 and report["any_citation"] == 1.0 \
+        and report["declined_foreign"] == 1.0
     assert report["furniture_any"] == 0
     rows = [json.loads(line) for line in details.read_text().splitlines()]
     assert len(rows) == 5 and rows[0]["first_hit"] == 1 and rows[0]["cited"][0]["confidence"] > 0.41

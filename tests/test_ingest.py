@@ -35,7 +35,8 @@ def test_headings_are_context_not_text_and_head_their_paragraphs():
 
 
 def test_markdown_subheadings_are_headings():
-    a = _article("x.md", b"# Title here\n\nFirst paragraph of the story.\n\n## What changed\n\nThe rule changed.\n")
+    a = _article("x.md", b"# Title here\n\nFirst paragraph of the story.\n\n"
+                         b"## What changed\n\nThe rule changed.\n")
     assert a.title == "Title here" and [h.text for h in a.headings] == ["What changed"]
     assert a.text == "First paragraph of the story.\n\nThe rule changed."
 
@@ -49,7 +50,8 @@ def test_a_dateline_becomes_the_place_and_the_text_starts_after_it():
 
 
 def test_a_headline_repeated_as_the_first_paragraph_is_dropped():
-    a = _article("r.json", b'{"title": "Bridge reopens", "text": "Bridge reopens\\n\\nThe bridge reopened on Sunday."}')
+    a = _article("r.json",
+                 b'{"title": "Bridge reopens", "text": "Bridge reopens\\n\\nThe bridge reopened on Sunday."}')
     assert a.text == "The bridge reopened on Sunday."
 
 

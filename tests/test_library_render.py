@@ -51,16 +51,18 @@ def test_delete_file_only_inside_corpus(tmp_path):
     assert not (corpus / "a.txt").exists() and (tmp_path / "secret.txt").exists()
 
 
-def _source(title: str, article_id: str = "id1", date: str = "2024-11-01", outlet: str = "<b>Outlet</b>") -> Source:
+def _source(title: str, article_id: str = "id1", date: str = "2024-11-01",
+            outlet: str = "<b>Outlet</b>") -> Source:
     return Source(article_id=article_id, title=title, date=date, outlet=outlet, authors=("<u>Author</u>",),
                   place="", location="evil.md", url="javascript:alert(1)")
 
 
 def _citation(sentence: str, title: str, **source: str) -> Citation:
     passage = f"Before. {sentence} After."
-    return Citation(number=1, source=_source(title, **source), heading="", sentence=sentence, start=8,
-                    end=8 + len(sentence), passage=passage, passage_start=0, passage_end=len(passage), score=1.0,
-                    confidence=1.0)
+    return Citation(number=1, source=_source(title, **source), heading="", lead="", sentence=sentence,
+                    start=8,
+                    end=8 + len(sentence), passage=passage, passage_start=0, passage_end=len(passage),
+                    score=1.0, confidence=1.0)
 
 
 def test_markup_in_articles_is_escaped():
@@ -77,7 +79,8 @@ def test_markup_in_articles_is_escaped():
 
 def test_not_found_reply_labels_closest_passages():
     c = _citation("Something near.", "Near")
-    answer = Answer(question="q", found=False, text="I couldn't find this in the indexed articles.", closest=(c,))
+    answer = Answer(question="q", found=False, text="I couldn't find this in the indexed articles.",
+                    closest=(c,))
     assert "couldn&#x27;t find" in answer_html(answer)
     assert "Closest passages - not an answer" in sources_html(answer, {})
 

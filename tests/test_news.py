@@ -13,8 +13,8 @@ import pytest
 from qa.answering import AnswerOptions, Engine
 from qa.articles import list_corpus, read_file
 from qa.cli import main
-from qa.figures import differ, figures
 from qa.evaluation import evaluate_news
+from qa.figures import differ, figures
 from qa.indexing import build_index
 from qa.question import analyze, asks_latest
 from qa.retrieval import Scope
@@ -138,7 +138,8 @@ def test_updates_group_copies_as_a_whole_build_does(tmp_path, fake):
 
 def test_shingles_ignore_case_and_punctuation_and_are_stable():
     a = shingles("The Pentagon said on Tuesday that about 8,000 soldiers had moved.")
-    assert a.tolist() == shingles("THE PENTAGON SAID, ON TUESDAY, THAT ABOUT 8,000 SOLDIERS HAD MOVED!").tolist()
+    assert a.tolist() \
+        == shingles("THE PENTAGON SAID, ON TUESDAY, THAT ABOUT 8,000 SOLDIERS HAD MOVED!").tolist()
     edited = shingles("The Pentagon said on Monday that about 8,000 soldiers had moved.")
     assert 0 < len(set(a.tolist()) & set(edited.tolist())) < len(a)
     assert a.dtype.name == "uint32" and a.tolist() == sorted(set(a.tolist()))
@@ -159,7 +160,8 @@ def test_the_question_says_which_figures_it_asks_for(question, units):
 
 def test_figures_are_read_with_their_unit():
     def read(sentence, question=None):
-        return [(f.value, f.unit, f.text) for f in figures(sentence, analyze(question).units if question else None)]
+        units = analyze(question).units if question else None
+        return [(f.value, f.unit, f.text) for f in figures(sentence, units)]
 
     assert read("The Pentagon said that about 8,000 North Korean soldiers had moved to Kursk.") == [
         (8000.0, "troop", "8,000 North Korean soldiers")]
@@ -213,7 +215,8 @@ def test_a_syndicated_story_is_cited_once_with_the_outlets_that_carried_it(news)
             or "started moving toward the front line" in c.sentence]
     assert len(wire) == 1  # three copies, one citation
     cited = wire[0]
-    assert (cited.source.location, cited.source.outlet, cited.source.date) == (WIRE, "Global Wire", "2024-11-04")  # the earliest copy
+    assert (cited.source.location, cited.source.outlet, cited.source.date) \
+        == (WIRE, "Global Wire", "2024-11-04")  # the earliest copy
     assert {c.location for c in cited.also_in} == COPIES - {WIRE}
     assert {c.outlet for c in cited.also_in} == {"Daily Courier", "Northern Times"}
 
@@ -222,7 +225,8 @@ def test_sources_that_state_different_figures_are_shown_together(news):
     engine, location = news
     pair = {location["2024-10-31-us-skorea-call-for-north-to-withdraw-troops.txt"],
             location["2024-11-05-pentagon-briefing.md"]}
-    a = engine.answer("How many North Korean troops are in Russia?", options=AnswerOptions(max_sentences=1, scope=Scope(articles=frozenset(pair))))
+    a = engine.answer("How many North Korean troops are in Russia?",
+                      options=AnswerOptions(max_sentences=1, scope=Scope(articles=frozenset(pair))))
     assert a.found and a.disagreement is not None and a.disagreement.unit == "troop"
     claims = a.disagreement.claims
     assert [(c.figure, c.date) for c in claims] == [("10,000", "2024-10-31"),
@@ -239,7 +243,8 @@ def test_sources_that_agree_are_not_flagged(news):
     engine, location = news
     pair = {location["2024-10-31-us-skorea-call-for-north-to-withdraw-troops.txt"],
             location["2024-11-06-nato-confirms-deployment.md"]}
-    a = engine.answer("How many North Korean troops have been deployed to Russia?", options=AnswerOptions(scope=Scope(articles=frozenset(pair))))
+    a = engine.answer("How many North Korean troops have been deployed to Russia?",
+                      options=AnswerOptions(scope=Scope(articles=frozenset(pair))))
     assert a.found and a.disagreement is None
     assert len({c.source.location for c in a.citations}) == 2
 
@@ -270,14 +275,17 @@ def test_how_many_questions_rank_figures_of_what_they_ask(news):
     assert moved.found and not any("killed" in c.sentence for c in moved.citations)
     killed = engine.answer("How many North Korean soldiers have been killed?")
     best = sorted(killed.citations, key=lambda c: -c.score)[:2]
-    assert [c.source.location for c in best] == ["2024-11-20-kyiv-casualties.md", "2024-11-21-seoul-casualties.md"]
+    assert [c.source.location for c in best] == ["2024-11-20-kyiv-casualties.md",
+                                                 "2024-11-21-seoul-casualties.md"]
 
 
 def test_date_filters(news):
     engine, _ = news
-    a = engine.answer("How many North Korean troops are in Russia?", options=AnswerOptions(scope=Scope(since=date(2024, 11, 10))))
+    a = engine.answer("How many North Korean troops are in Russia?",
+                      options=AnswerOptions(scope=Scope(since=date(2024, 11, 10))))
     assert a.found and all(c.source.date >= "2024-11-10" for c in a.citations)
-    a = engine.answer("How many North Korean troops are in Russia?", options=AnswerOptions(scope=Scope(until=date(2024, 11, 1))))
+    a = engine.answer("How many North Korean troops are in Russia?",
+                      options=AnswerOptions(scope=Scope(until=date(2024, 11, 1))))
     assert a.found and {c.source.date for c in a.citations} == {"2024-10-31"}
 
 

@@ -36,7 +36,8 @@ def test_live_index_picks_up_a_new_build_without_restart(settings, fake, corpus)
     assert after is not before
     hits = search(after, fake, "ceasefire announced by negotiators", k=1)
     assert "ceasefire" in hits[0].text
-    assert "ceasefire" not in " ".join(before.snapshot.sentence_text(r) for r in range(len(before.snapshot.sentences)))
+    assert "ceasefire" not in " ".join(before.snapshot.sentence_text(r)
+                                       for r in range(len(before.snapshot.sentences)))
 
 
 def test_every_scored_sentence_is_its_article_text(settings, fake):
@@ -55,7 +56,8 @@ def test_a_figure_in_the_unit_asked_ranks_first(tmp_path, real_embedder, monkeyp
         "Riverside Stadium bids again\n"
         "The league announced on Monday that Riverside Stadium is one of two finalists to host the "
         "championship game in 2028.\n"
-        "Riverside Stadium hosted the championship game for the first time in 1994, two years after it opened.\n"
+        "Riverside Stadium hosted the championship game for the first time in 1994, "
+        "two years after it opened.\n"
         "Riverside has staged the title match 12 times in all.\n"
         "A decision is expected in the spring.\n", encoding="utf-8")
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
@@ -95,7 +97,8 @@ def test_large_index_uses_ivf_and_finds_what_exact_search_finds(tmp_path, fake, 
     shutil.copytree(DATA / "news", corpus)
     for i in range(30):
         (corpus / f"story-{i}.txt").write_text(f"Story {i}\n" + " ".join(
-            f"Officials in region {i} reported event {j} involving {j * 7 + i} vehicles on day {j}." for j in range(13)))
+            f"Officials in region {i} reported event {j} involving {j * 7 + i} vehicles on day {j}."
+            for j in range(13)))
     exact = Settings(corpus_dir=corpus, index_dir=tmp_path / "exact")
     graph = replace(exact, index_dir=tmp_path / "graph", exact_limit=50)
     build_index(exact, fake)
@@ -110,15 +113,19 @@ def test_large_index_uses_ivf_and_finds_what_exact_search_finds(tmp_path, fake, 
         ra, rb = search(a, fake, question, k=5), search(b, fake, question, k=5)
         assert [h.row for h in ra] == [h.row for h in rb]
         assert np.allclose([h.score for h in ra], [h.score for h in rb], atol=1e-5)
-    assert np.array_equal(np.asarray(b.snapshot.sentence_vectors), a.snapshot.sentence_vectors)  # the exact vectors, kept beside it
+    # the exact vectors, kept beside it
+    assert np.array_equal(np.asarray(b.snapshot.sentence_vectors), a.snapshot.sentence_vectors)
     some = {aid for aid, art in b.snapshot.articles.items() if art.location.startswith("story-1")}
     for filtered_exact in (retrieval.FILTERED_EXACT, 0):  # a narrow filter: exact; a wide one: IVF selector
         monkeypatch.setattr(retrieval.folder, "FILTERED_EXACT", filtered_exact)
-        answer = Engine(graph, fake).answer("vehicles reported on day 3", options=AnswerOptions(min_confidence=-10, scope=Scope(articles=frozenset(some))))
+        answer = Engine(graph, fake).answer(
+            "vehicles reported on day 3",
+            options=AnswerOptions(min_confidence=-10, scope=Scope(articles=frozenset(some))))
         assert answer.citations and {c.article_id for c in answer.citations} <= some
 
 
-def test_background_reload_answers_from_the_loaded_build_until_the_new_one_is_in(settings, fake, corpus, monkeypatch):
+def test_background_reload_answers_from_the_loaded_build_until_the_new_one_is_in(settings, fake, corpus,
+                                                                                  monkeypatch):
     import threading
 
     build_index(settings, fake)

@@ -60,7 +60,8 @@ def test_sources_differ_on_the_unit_asked_and_copies_never_differ():
             _hit(1, "About 8,000 North Korean troops are in Russia, the Pentagon said.", b)]
     found = differing(q, pool, _own_story)
     assert found is not None and found.unit == "troop"
-    assert [figure for _, figure in found.claims] == ["10,000 North Korean troops", "8,000 North Korean troops"]
+    assert [figure for _, figure in found.claims] == ["10,000 North Korean troops",
+                                                      "8,000 North Korean troops"]
     assert differing(q, pool, lambda h: "one story") is None  # copies of one story
 
 
@@ -68,7 +69,10 @@ def test_no_disagreement_without_a_figure_question_or_on_other_counts():
     a, b = _article("a"), _article("b")
     pool = [_hit(0, "10,000 North Korean troops are in Russia.", a),
             _hit(1, "About 100 North Korean troops in Russia were killed.", b)]
-    assert differing(analyze("What did Austin say about the North Korean troops in Russia?"), pool, _own_story) is None
+    assert differing(analyze("What did Austin say about the North Korean troops in Russia?"), pool,
+                     _own_story) is None
     assert differing(analyze("How many North Korean troops are in Russia?"), pool, _own_story) is None
-    off_topic = [_hit(0, "10,000 North Korean troops are in Russia.", a), _hit(1, "8,000 tourists visited.", b)]
-    assert differing(analyze("How many North Korean troops are in Russia?"), off_topic, _own_story) is None
+    off_topic = [_hit(0, "10,000 North Korean troops are in Russia.", a),
+                 _hit(1, "8,000 tourists visited.", b)]
+    assert differing(analyze("How many North Korean troops are in Russia?"), off_topic,
+                     _own_story) is None

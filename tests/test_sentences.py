@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qa.articles import read_file
 from qa.normalize import normalize_text
@@ -30,7 +31,7 @@ def test_every_seed_sentence_comes_out_whole_with_its_closing_quote():
     (article,) = read_file(SEED, SEED.parent, 10**7)
     got = _texts(article.text)
     assert len(got) == len(SEED_SENTENCES)
-    for sentence, (start, end) in zip(got, SEED_SENTENCES):
+    for sentence, (start, end) in zip(got, SEED_SENTENCES, strict=True):
         assert sentence.startswith(start) and sentence.endswith(end), sentence
 
 

@@ -31,7 +31,8 @@ def differing(question: Question, pool: list[ScoredSentence], story: Story) -> D
         return None
     stated: dict[str, tuple[ScoredSentence, list[Figure]]] = {}
     topic = question.topic
-    for h in pool[:POOL]:
+    # Of a syndicated story, the copy that is cited states its figure (the one the answer quotes).
+    for h in sorted(pool[:POOL], key=lambda h: h.article.id != story(h)):
         found = figures(h.text, question.units)
         about = {normal_unit(t) for t in terms(h.text)}
         if found and story(h) not in stated and len(topic & about) >= MIN_TOPIC_SHARE * len(topic):

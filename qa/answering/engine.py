@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 
 from qa.answering.compose import citation, compose, iso
 from qa.answering.differ import POOL, differing
-from qa.answering.model import Answer, AnswerOptions, Claim, Disagreement
+from qa.answering.model import Answer, AnswerOptions, Citation, Claim, Disagreement
 from qa.answering.select import diverse, passing, story_of
 from qa.answering.status import IndexStatus, folder_status
 from qa.embedding import Embedder, Progress
@@ -26,6 +27,7 @@ from qa.settings import Settings
 
 NOT_FOUND = "I couldn't find this in the indexed articles."
 EMPTY_QUESTION = "Please ask a question about the articles."
+DEFAULT_OPTIONS = AnswerOptions()  # the engine's settings, every article
 
 
 class Engine:
@@ -41,7 +43,8 @@ class Engine:
         """The build that answers now."""
         return self.index.get()
 
-    def answer(self, question: str, history: Sequence[str] = (), options: AnswerOptions = AnswerOptions()) -> Answer:
+    def answer(self, question: str, history: Sequence[str] = (),
+               options: AnswerOptions = DEFAULT_OPTIONS) -> Answer:
         """Answer `question` (after the earlier questions `history`, oldest first) with up to
         `max_sentences` sentences quoted from the articles in `options.scope`, each with its
         citation; or decline when the best sentence's confidence is under `min_confidence`."""
@@ -67,7 +70,7 @@ class Engine:
             chosen += [h for h, _ in differ.claims if h.row not in {c.row for c in chosen}]
         if q.asks_latest:  # the newest relevant statement leads; the rest stay best-supported first
             chosen.sort(key=lambda h: h.article.published or date.min, reverse=True)
-        citations = tuple(citation(view, i + 1, h) for i, h in enumerate(chosen))
+        citations = _without_repeated_leads([citation(view, i + 1, h) for i, h in enumerate(chosen)])
         disagreement = None
         if differ:  # the figures as a timeline: oldest to newest
             number = {h.row: i + 1 for i, h in enumerate(chosen)}
@@ -76,8 +79,9 @@ class Engine:
                 for h, figure in sorted(differ.claims, key=lambda x: (x[0].article.published or date.min,
                                                                       number[x[0].row]))))
         timings["total"] = (time.perf_counter() - started) * 1000
-        return Answer(question=q.text, found=True, text=compose(list(citations), disagreement), citations=citations,
-                      disagreement=disagreement, timings_ms=timings, build_id=view.build_id)
+        return Answer(question=q.text, found=True, text=compose(list(citations), disagreement),
+                      citations=citations, disagreement=disagreement, timings_ms=timings,
+                      build_id=view.build_id)
 
     def status(self) -> IndexStatus:
         """What the index holds and whether the corpus changed since it was built."""
@@ -85,10 +89,11 @@ class Engine:
 
     def articles(self) -> list[ArticleSummary]:
         """Every indexed article with its sentence count, newest first."""
-        return sorted(self.view().summaries(), key=lambda s: (s.article.published or date.min, s.article.title),
-                      reverse=True)
+        return sorted(self.view().summaries(),
+                      key=lambda s: (s.article.published or date.min, s.article.title), reverse=True)
 
-    def rebuild(self, progress: Progress | None = None, *, full: bool = False, wait: bool = True) -> BuildReport:
+    def rebuild(self, progress: Progress | None = None, *, full: bool = False,
+                wait: bool = True) -> BuildReport:
         """Update the index from the corpus folder and return once this engine answers from it (the
         previous build answers meanwhile)."""
         report = build_index(self.settings, self.embedder, full=full, progress=progress, wait=wait)
@@ -105,3 +110,9 @@ class Engine:
             if article is not None and article.text[c.start:c.end] == c.sentence:
                 out[c.article_id] = article.text
         return out
+
+
+def _without_repeated_leads(citations: list[Citation]) -> tuple[Citation, ...]:
+    """A sentence shown before a citation that leans on it is not shown twice when it is quoted too."""
+    quoted = {c.sentence for c in citations}
+    return tuple(replace(c, lead="") if c.lead in quoted else c for c in citations)

@@ -31,6 +31,7 @@ class Citation:
     number: int
     source: Source
     heading: str  # the heading of the section the sentence is in ("" if none): context, not quoted
+    lead: str  # the sentence before it, shown with it when it leans on it ("He said ..."), or ""
     sentence: str
     start: int  # char span of the sentence in the article text
     end: int
@@ -46,7 +47,7 @@ class Citation:
         return self.source.article_id
 
     def to_json(self) -> dict:
-        return {"number": self.number, **self.source.to_json(), "heading": self.heading,
+        return {"number": self.number, **self.source.to_json(), "heading": self.heading, "lead": self.lead,
                 "sentence": self.sentence, "start": self.start,
                 "end": self.end, "passage": self.passage, "passage_start": self.passage_start,
                 "passage_end": self.passage_end, "score": self.score, "confidence": self.confidence,
@@ -82,9 +83,11 @@ class Answer:
     def to_json(self) -> dict:
         d = self.disagreement
         return {"question": self.question, "found": self.found, "text": self.text,
-                "citations": [c.to_json() for c in self.citations], "closest": [c.to_json() for c in self.closest],
+                "citations": [c.to_json() for c in self.citations],
+                "closest": [c.to_json() for c in self.closest],
                 "disagreement": None if d is None else {"unit": d.unit, "claims": [
-                    {"number": c.number, "figure": c.figure, "date": c.date, "source": c.source} for c in d.claims]},
+                    {"number": c.number, "figure": c.figure, "date": c.date, "source": c.source}
+                    for c in d.claims]},
                 "timings_ms": self.timings_ms, "build_id": self.build_id}
 
 

@@ -72,10 +72,12 @@ def folder_status(settings: Settings) -> IndexStatus:
                    f"the base build {m.base_build}")
     groups = sorted(set(catalog.copies.values()), key=lambda g: articles[g[0]].location)
     c = m.config
-    return IndexStatus(backend="folder index", location=str(build_dir), build_id=m.build_id, built_at=m.built_at,
-                       articles=m.articles, sentences=m.sentences, chunks=m.chunks, model=m.model,
-                       dimension=m.dimension, vector_index=m.faiss_index,
-                       chunking=f"{c.chunk_tokens} tokens ({c.tiktoken_encoding}), {c.chunk_overlap} sentence overlap",
+    return IndexStatus(backend="folder index", location=str(build_dir), build_id=m.build_id,
+                       built_at=m.built_at, articles=m.articles, sentences=m.sentences, chunks=m.chunks,
+                       model=m.model, dimension=m.dimension, vector_index=m.faiss_index,
+                       chunking=f"{c.chunk_tokens} tokens ({c.tiktoken_encoding}), "
+                                f"{c.chunk_overlap} sentence overlap",
                        corpus_changed=changed, updates=updates,
                        copy_groups=tuple(tuple(source(articles[i]) for i in g) for g in groups),
-                       not_english=tuple((source(a), a.language) for a in articles.values() if a.language != "en"))
+                       not_english=tuple((source(a), a.language) for a in articles.values()
+                                         if a.language != "en"))

@@ -37,7 +37,8 @@ class NewsReport:
     held_out_cases: int  # pairs written after the disagreement rules were fixed
     held_out_accuracy: float | None
     latest_cases: int
-    latest_top1: float  # share of "latest" questions whose first citation shown is from a newest relevant article
+    # share of "latest" questions whose first citation shown is from a newest relevant article
+    latest_top1: float
     claims_ordered: float  # share of "sources differ" lines that list the figures oldest to newest
     latency_p50_ms: float
 
@@ -81,7 +82,7 @@ def evaluate_news(engine: Engine, spec: dict) -> NewsReport:
         answer = engine.answer(case["question"])
         latencies.append((time.perf_counter() - t) * 1000)
         latest_ok.append(bool(answer.citations) and answer.citations[0].source.location in case["expect"])
-    tp = sum(f and e for f, e in zip(flags, expected))
+    tp = sum(f and e for f, e in zip(flags, expected, strict=True))
     return NewsReport(
         articles=len(articles), copy_pairs=len(true_pairs), copy_pairs_found=len(found_pairs),
         copy_precision=hit / len(found_pairs) if found_pairs else None,
@@ -89,10 +90,10 @@ def evaluate_news(engine: Engine, spec: dict) -> NewsReport:
         disagreement_cases=len(flags),
         disagreement_precision=tp / sum(flags) if any(flags) else None,
         disagreement_recall=tp / sum(expected) if any(expected) else None,
-        disagreement_accuracy=sum(f == e for f, e in zip(flags, expected)) / max(len(flags), 1),
+        disagreement_accuracy=sum(f == e for f, e in zip(flags, expected, strict=True)) / max(len(flags), 1),
         held_out_cases=sum(held_out),
-        held_out_accuracy=sum(f == e for f, e, h in zip(flags, expected, held_out) if h) / sum(held_out)
-        if any(held_out) else None,
+        held_out_accuracy=sum(f == e for f, e, h in zip(flags, expected, held_out, strict=True) if h)
+        / sum(held_out) if any(held_out) else None,
         latest_cases=len(latest_ok), latest_top1=sum(latest_ok) / max(len(latest_ok), 1),
         claims_ordered=sum(ordered) / len(ordered) if ordered else 1.0,
         latency_p50_ms=float(np.percentile(latencies, 50)) if latencies else 0.0)
@@ -106,5 +107,6 @@ def run_news_eval(settings: Settings, embedder: Embedder, path: Path,
     source = Path(path).parent / spec.get("corpus", "")
     if not source.is_dir():
         raise QAError(f"the news eval's corpus folder {source} does not exist")
-    with scratch_engine(settings, embedder, lambda corpus: shutil.copytree(source, corpus), progress) as engine:
+    with scratch_engine(settings, embedder, lambda corpus: shutil.copytree(source, corpus),
+                        progress) as engine:
         return evaluate_news(engine, spec)

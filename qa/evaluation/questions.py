@@ -65,13 +65,15 @@ class _Furniture:
     def __call__(self, c: Citation) -> bool:
         article = self.view.article(c.article_id)
         sentence = _squash(c.sentence)
-        headings = {_squash(h.text).casefold() for h in article.headings} | {_squash(article.title).casefold()}
+        headings = ({_squash(h.text).casefold() for h in article.headings}
+                    | {_squash(article.title).casefold()})
         file = c.source.location.rsplit("/", 1)[-1]
         return (sentence.casefold() in headings or split_dateline(sentence)[1] > 0
                 or any(s in sentence for s in self.without.get(file, ())))
 
 
-def evaluate_questions(engine: Engine, spec: dict, gold: Path, details: list[dict] | None = None) -> QuestionsReport:
+def evaluate_questions(engine: Engine, spec: dict, gold: Path,
+                       details: list[dict] | None = None) -> QuestionsReport:
     import numpy as np
 
     furniture = _Furniture(engine, gold)
@@ -97,7 +99,8 @@ def evaluate_questions(engine: Engine, spec: dict, gold: Path, details: list[dic
         furniture_top1 += bool(marked) and marked[0]
         furniture_any += any(marked)
         if details is not None:
-            details.append(detail_row(answer, [q["answer"]], hit) | {"file": q["file"], "kind": q.get("kind", "")})
+            details.append(detail_row(answer, [q["answer"]], hit)
+                           | {"file": q["file"], "kind": q.get("kind", "")})
     foreign = spec.get("foreign", [])
     declined = 0
     for text in foreign:
@@ -128,5 +131,6 @@ def run_questions_eval(settings: Settings, embedder: Embedder, path: Path, progr
     source = (Path(path).parent / spec.get("corpus", "")).resolve()
     if not source.is_dir():
         raise QAError(f"the questions file's corpus folder {source} does not exist")
-    with scratch_engine(settings, embedder, lambda corpus: shutil.copytree(source, corpus), progress) as engine:
+    with scratch_engine(settings, embedder, lambda corpus: shutil.copytree(source, corpus),
+                        progress) as engine:
         return evaluate_questions(engine, spec, source.parent / "gold.json", details)

@@ -68,9 +68,9 @@ def load_squad(path: Path) -> SquadSet:
             start = len(text) + (2 if text else 0)
             text = f"{text}\n\n{para}" if text else para
             offsets.append((start, len(text)))
-        articles.append(Article(id=article_id, title=title, published=None, source="SQuAD", authors=(), place="",
-                                language="en", location=f"{path.name}#{title}", url="", standfirst="", text=text,
-                                headings=(), content_hash=content_hash(text)))
+        articles.append(Article(id=article_id, title=title, published=None, source="SQuAD", authors=(),
+                                place="", language="en", location=f"{path.name}#{title}", url="",
+                                standfirst="", text=text, headings=(), content_hash=content_hash(text)))
         spans[article_id] = offsets
         for i, p in enumerate(entry["paragraphs"]):
             for qa in p["qas"]:
@@ -121,7 +121,8 @@ def evaluate(engine: Engine, squad: SquadSet, foreign: list[str] | None = None,
         answer = engine.answer(q.question)
         latencies.append((time.perf_counter() - t) * 1000)
         if details is not None:
-            details.append(detail_row(answer, list(q.answers), lambda c: contains_answer(c.sentence, q.answers)))
+            details.append(detail_row(answer, list(q.answers),
+                                      lambda c, gold=q.answers: contains_answer(c.sentence, gold)))
         if not q.answers:
             declined_imp += not answer.found
             continue
@@ -134,7 +135,8 @@ def evaluate(engine: Engine, squad: SquadSet, foreign: list[str] | None = None,
         top1 += bool(hits[:1] and hits[0])
         top3 += any(hits[:3])
         shown1 += contains_answer(answer.citations[0].sentence, q.answers)
-        in_para = [c.source.title in by_title and _in_paragraph(squad, by_title[c.source.title].id, q, c.start)
+        in_para = [c.source.title in by_title
+                   and _in_paragraph(squad, by_title[c.source.title].id, q, c.start)
                    for c in cites]
         para1 += bool(in_para[:1] and in_para[0])
         para3 += any(in_para[:3])
@@ -149,12 +151,14 @@ def evaluate(engine: Engine, squad: SquadSet, foreign: list[str] | None = None,
     n = max(len(answerable), 1)
     return EvalReport(
         questions=len(squad.questions), answerable=len(answerable), answer_in_top1=top1 / n,
-        answer_in_top3=top3 / n, answer_first_shown=shown1 / n, paragraph_recall_at_1=para1 / n, paragraph_recall_at_3=para3 / n,
+        answer_in_top3=top3 / n, answer_first_shown=shown1 / n, paragraph_recall_at_1=para1 / n,
+        paragraph_recall_at_3=para3 / n,
         answered_answerable=answered / n,
         declined_foreign=None if declined_foreign is None else declined_foreign / max(len(foreign), 1),
         declined_impossible=declined_imp / len(impossible) if impossible else None,
         evidence_chars_mean=float(np.mean(evidence)) if evidence else 0.0,
-        latency_p50_ms=float(np.percentile(latencies, 50)), latency_p95_ms=float(np.percentile(latencies, 95)),
+        latency_p50_ms=float(np.percentile(latencies, 50)),
+        latency_p95_ms=float(np.percentile(latencies, 95)),
         foreign_questions=len(foreign or []))
 
 

@@ -10,4 +10,5 @@ from qa.formats.parsed import Parsed, parse_date, split_names
 from qa.formats.records import parse_json
 from qa.formats.text import parse_md, parse_txt
 
-__all__ = ["Parsed", "parse_date", "parse_html", "parse_json", "parse_md", "parse_txt", "saved_url", "split_names"]
+__all__ = ["Parsed", "parse_date", "parse_html", "parse_json", "parse_md", "parse_txt", "saved_url",
+           "split_names"]

@@ -20,7 +20,8 @@ def parse_json(raw: str, name: str, *, lines: bool) -> list[Parsed | ArticleErro
     else:
         data = _loads(raw, name)
         items = data if isinstance(data, list) else [data]
-        records = [(f"item {i}" if isinstance(data, list) else "", item) for i, item in enumerate(items, start=1)]
+        records = [(f"item {i}" if isinstance(data, list) else "", item)
+                   for i, item in enumerate(items, start=1)]
     out: list[Parsed | ArticleError] = []
     for key, record in records:
         try:
@@ -36,7 +37,8 @@ def _loads(text: str, where: str) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ArticleError(where, f"malformed JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from exc
+        raise ArticleError(where, f"malformed JSON ({exc.msg} at line {exc.lineno} "
+                                  f"column {exc.colno})") from exc
 
 
 def _from_record(key: str, record: object, name: str) -> Parsed:

@@ -15,7 +15,8 @@ from qa.formats.parsed import Parsed, parse_date, split_names
 
 _ENDS = (".", "!", "?", ":", ";", ",", '"', "”")
 _SEED_FIRST = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\s+(.+?)\s*$")
-_BYLINE = re.compile(r"^(?P<author>.*?)\s*(?:\(@[^)]*\))?\s*Published\s+(?P<when>[A-Z][a-z]+\.? \d{1,2}, \d{4})")
+_BYLINE = re.compile(r"^(?P<author>.*?)\s*(?:\(@[^)]*\))?\s*Published\s+"
+                     r"(?P<when>[A-Z][a-z]+\.? \d{1,2}, \d{4})")
 # "Washington, (APP - UrduPoint / Pakistan Point News - 31st Oct, 2024) ..."
 _DATELINE_SOURCE = re.compile(r"^[^()\n]{1,60}\(([^()\n]{3,120})\)")
 _MD_HEADING = re.compile(r"^(#{2,6})\s+(.+?)\s*#*\s*$", re.M)
@@ -67,8 +68,9 @@ def parse_md(raw: str) -> Parsed:
         title = title or heading.group(1).strip()
         body = body[heading.end():]
     return Parsed(sections=_md_sections(body), title=title, published=parse_date(meta.get("date", "")),
-                  authors=split_names(meta.get("author", "")), source=meta.get("source", meta.get("outlet", "")),
-                  url=meta.get("url", ""), lines_are_paragraphs=False)
+                  authors=split_names(meta.get("author", "")),
+                  source=meta.get("source", meta.get("outlet", "")), url=meta.get("url", ""),
+                  lines_are_paragraphs=False)
 
 
 def _md_sections(body: str) -> tuple[tuple[str, str], ...]:

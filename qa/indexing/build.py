@@ -48,8 +48,9 @@ def build_index(settings: Settings, embedder: Embedder, *, full: bool = False,
                 articles=len(found.articles)), delta=base, exact_limit=settings.exact_limit,
                 keep_builds=settings.keep_builds)
             build_id, embedded, groups, delta = counts.build_id, rows.embedded, len(copy_groups), todo.delta
-        return BuildReport(build_id=build_id, added=changes.added, changed=changes.changed, removed=changes.removed,
-                           unchanged=changes.unchanged, skipped=found.skipped, duplicates=found.duplicates,
+        return BuildReport(build_id=build_id, added=changes.added, changed=changes.changed,
+                           removed=changes.removed, unchanged=changes.unchanged, skipped=found.skipped,
+                           duplicates=found.duplicates,
                            full_rebuild_reason=reason, articles=counts.articles, sentences=counts.sentences,
                            chunks=counts.chunks, embedded=embedded, copy_groups=groups, delta=delta,
                            seconds=time.perf_counter() - started)

@@ -16,7 +16,15 @@ from qa.articles import Article
 from qa.embedding import Embedder
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.settings import Settings
-from qa.store import Catalog, IndexConfig, Manifest, check_base, current_build_dir, read_catalog, read_manifest
+from qa.store import (
+    Catalog,
+    IndexConfig,
+    Manifest,
+    check_base,
+    current_build_dir,
+    read_catalog,
+    read_manifest,
+)
 
 DELTA_ARTICLES, DELTA_SHARE = 50, 0.1
 

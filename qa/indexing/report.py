@@ -34,7 +34,8 @@ class BuildReport:
     def details(self) -> list[str]:
         """One line per thing worth saying: why everything was rebuilt, each file added, changed,
         removed, skipped (with the reason) or indexed once for a duplicate text."""
-        lines = [f"full rebuild: {self.full_rebuild_reason}"] if self.full_rebuild_reason and self.build_id else []
+        lines = ([f"full rebuild: {self.full_rebuild_reason}"]
+                 if self.full_rebuild_reason and self.build_id else [])
         for label, items in (("added", self.added), ("changed", self.changed), ("removed", self.removed)):
             lines += [f"{label:9} {item}" for item in items]
         lines += [f"skipped   {name}: {reason}" for name, reason in self.skipped]

@@ -89,8 +89,9 @@ def make_rows(settings: Settings, embedder: Embedder, plan: Plan, previous: Prev
                 chunk_src.append(row)
             continue
         own = split_sentences(a.id, a.text)
-        own_chunks = chunk_article(a.id, a.text, own, count_tokens=count_tokens, max_tokens=settings.chunk_tokens,
-                                   overlap=settings.chunk_overlap, fits=embedder.fits)
+        own_chunks = chunk_article(a.id, a.text, own, count_tokens=count_tokens,
+                                   max_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap,
+                                   fits=embedder.fits)
         sentences.extend(own)
         sentence_src.extend([-1] * len(own))
         chunks.extend(own_chunks)

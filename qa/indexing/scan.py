@@ -49,14 +49,14 @@ def scan(corpus_dir: Path, max_bytes: int, previous: Catalog | None) -> Scan:
     listed, unsupported = scan_corpus(corpus_dir)
     skipped = [(e.path, e.reason) for e in unsupported]
     duplicates: list[tuple[str, str]] = []
-    by_hash: dict[str, Article] = {}
+    by_hash: dict[tuple, Article] = {}
     files: list[FileRecord] = []
     for f in listed:
         old = previous.files.get(f.rel) if previous else None
         if old and old.status != "skipped" and old.size == f.size and old.mtime_ns == f.mtime_ns \
                 and all(map(previous.articles.__contains__, old.article_ids)):  # unchanged: not read again
             for a in map(previous.articles.__getitem__, old.article_ids):
-                first = by_hash.setdefault(a.content_hash, a)
+                first = by_hash.setdefault(_same_article(a), a)
                 if first.id != a.id:
                     duplicates.append((a.location, first.location))
             files.append(old)
@@ -68,7 +68,7 @@ def scan(corpus_dir: Path, max_bytes: int, previous: Catalog | None) -> Scan:
                 reasons.append(item.reason)
                 continue
             ids.append(item.id)
-            first = by_hash.setdefault(item.content_hash, item)
+            first = by_hash.setdefault(_same_article(item), item)
             if first.id != item.id:
                 duplicates.append((item.location, first.location))
         files.append(FileRecord(path=f.rel, size=f.size, mtime_ns=f.mtime_ns,
@@ -77,9 +77,17 @@ def scan(corpus_dir: Path, max_bytes: int, previous: Catalog | None) -> Scan:
     return Scan(articles=list(by_hash.values()), files=files, skipped=skipped, duplicates=duplicates)
 
 
+def _same_article(a: Article) -> tuple:
+    """What makes two files one article: the same text from the same outlet under the same headline
+    and date. Another outlet's copy of a story (its own headline, dateline or date) is an article of
+    its own, grouped with the story as a syndicated copy."""
+    return a.content_hash, a.title, a.source, a.published, a.place
+
+
 def diff(articles: list[Article], previous: dict[str, Article]) -> Changes:
     new_ids = {a.id for a in articles}
     added = [a.location for a in articles if a.id not in previous]
     changed = [a.location for a in articles if a.id in previous and previous[a.id] != a]  # text or metadata
-    return Changes(added=added, changed=changed, removed=[a.location for a in previous.values() if a.id not in new_ids],
+    return Changes(added=added, changed=changed,
+                   removed=[a.location for a in previous.values() if a.id not in new_ids],
                    unchanged=len(articles) - len(added) - len(changed))

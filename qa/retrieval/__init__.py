@@ -8,8 +8,18 @@ and scores each hit's confidence.
 
 from qa.retrieval.folder import FILTERED_EXACT, FolderView
 from qa.retrieval.live import LiveIndex
-from qa.retrieval.ranking import (BM25_PARAMS, COVERAGE_WEIGHT, UNKNOWN_NAME_WEIGHT, WEIGHTS, ScoredSentence,
-                                  SignalTable, fuse, rank, reduce_question, signal_table)
+from qa.retrieval.ranking import (
+                                  BM25_PARAMS,
+                                  COVERAGE_WEIGHT,
+                                  UNKNOWN_NAME_WEIGHT,
+                                  WEIGHTS,
+                                  ScoredSentence,
+                                  SignalTable,
+                                  fuse,
+                                  rank,
+                                  reduce_question,
+                                  signal_table,
+)
 from qa.retrieval.seam import ArticleSummary, IndexView, Record, Scope
 from qa.retrieval.signals import CANDIDATES, coverage, known_share, unknown_names
 

@@ -15,8 +15,8 @@ from qa.terms import WORD, fold, name_words, terms
 
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(" + "|".join([*NUMBER_WORDS, *SCALES, "half"]) + r")\b", re.I)
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_YEAR_OR_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\b(" + "|".join(w.capitalize() for w in MONTH_NAMES + _DAYS)
-                           + r")\b")
+_YEAR_OR_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\b("
+                           + "|".join(w.capitalize() for w in MONTH_NAMES + _DAYS) + r")\b")
 _REASON = re.compile(r"\b(because|due to|since|as a result|so that|in order to|in exchange for|"
                      r"the reason|owing to|thanks to|that is why)\b", re.I)
 _PATTERNS = {AnswerType.NUMBER: _NUMBER, AnswerType.DATE: _YEAR_OR_DATE, AnswerType.REASON: _REASON}
@@ -51,7 +51,7 @@ def answer_cues(texts: list[str], question: Question, topic: frozenset[str]) -> 
     typed = [has_answer_type(t, question, topic) for t in texts]
     asked = set(question.terms) | topic
     return {"answer_type": typed,
-            "counted": [ok and counts_what_is_asked(t, question) for ok, t in zip(typed, texts)],
+            "counted": [ok and counts_what_is_asked(t, question) for ok, t in zip(typed, texts, strict=True)],
             "phrase": [phrase(t, question) for t in texts],
             "novelty": [novelty(t, asked) for t in texts]}
 

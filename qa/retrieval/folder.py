@@ -81,7 +81,8 @@ class FolderView:
             return None
         snap = self.snapshot
         ok = {a.id for a in snap.articles.values() if scope.admits(a)}
-        return Mask(np.fromiter((s.article_id in ok for s in snap.sentences), dtype=bool, count=self.sentence_count))
+        return Mask(np.fromiter((s.article_id in ok for s in snap.sentences), dtype=bool,
+                                count=self.sentence_count))
 
     def dense(self, vectors: np.ndarray) -> FolderDense:
         return FolderDense(self, vectors)
@@ -121,7 +122,8 @@ class FolderView:
         counts: dict[str, int] = {}
         for s in self.snapshot.sentences:
             counts[s.article_id] = counts.get(s.article_id, 0) + 1
-        return [ArticleSummary(article=a, sentences=counts.get(a.id, 0)) for a in self.snapshot.articles.values()]
+        return [ArticleSummary(article=a, sentences=counts.get(a.id, 0))
+                for a in self.snapshot.articles.values()]
 
 
 class FolderDense:
@@ -145,7 +147,8 @@ class FolderDense:
         import faiss
 
         params = None if allowed is None else faiss.SearchParametersIVF(
-            sel=faiss.IDSelectorBatch(self._ids(np.flatnonzero(allowed.mask))), nprobe=snap.sentence_index.nprobe)
+            sel=faiss.IDSelectorBatch(self._ids(np.flatnonzero(allowed.mask))),
+            nprobe=snap.sentence_index.nprobe)
         _, found = snap.sentence_index.search(np.stack(list(self.vectors)), k, params=params)
         return [self._rows(ids[ids >= 0]) for ids in found]
 
@@ -188,7 +191,8 @@ def _chunk_ranges(snapshot: Snapshot) -> tuple[np.ndarray, np.ndarray]:
     """The chunks holding each sentence row form a contiguous range of chunk rows [lo, hi] (-1:
     none). Each chunk's sentence rows are expanded and the lowest and highest chunk row holding
     each sentence row kept."""
-    sentences, chunks, n, m = snapshot.sentences, snapshot.chunks, len(snapshot.sentences), len(snapshot.chunks)
+    sentences, chunks = snapshot.sentences, snapshot.chunks
+    n, m = len(sentences), len(chunks)
     first_row = {s.article_id: row for row, s in enumerate(sentences) if s.ordinal == 0}
     base = np.fromiter((first_row[c.article_id] for c in chunks), np.int64, m)
     first = base + np.fromiter((c.first_sentence for c in chunks), np.int64, m)

@@ -21,7 +21,8 @@ from qa.retrieval.signals import Query, QuerySignals, candidates, coverage, unkn
 from qa.terms import terms
 
 WEIGHTS = {"dense": 1.0, "reduced": 1.0, "bm25": 0.5, "chunk_dense": 0.3, "chunk_bm25": 0.4,
-           "neighbour": 0.1, "length": 0.15, "answer_type": 0.4, "counted": 0.4, "phrase": 0.0, "novelty": 0.0}
+           "neighbour": 0.1, "length": 0.15, "answer_type": 0.4, "counted": 0.4, "phrase": 0.0,
+           "novelty": 0.0}
 # (k1, b) chosen on ../shared/eval: sentences are short, so length normalization is weaker for them
 # than for chunks.
 BM25_PARAMS = {"sentences": (1.2, 0.5), "chunks": (1.5, 0.75)}
@@ -36,6 +37,7 @@ RECENCY_WEIGHT = 0.5
 RELEVANT_SHARE = 0.8
 TOPIC_SHARE = 0.05  # a term in more than this share of sentences is topic, not question, signal
 ANSWER_TYPE_POOL = 50  # best fused candidates checked for the kind of answer asked
+_EVERYTHING = Scope()  # no date range, every article
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,7 +70,7 @@ def reduce_question(question: str, topic: frozenset[str]) -> str:
     return " ".join(kept) or question
 
 
-def signal_table(view: IndexView, embedder: Embedder, question: Question, scope: Scope = Scope(),
+def signal_table(view: IndexView, embedder: Embedder, question: Question, scope: Scope = _EVERYTHING,
                  cue_pool: int | None = ANSWER_TYPE_POOL) -> SignalTable:
     """The signals of the candidates for `question`; answer cues for the `cue_pool` best by the
     other signals (None: for every candidate)."""
@@ -109,7 +111,7 @@ def _weighted(q: QuerySignals, w: dict[str, float]) -> np.ndarray:
 
 
 def rank(view: IndexView, embedder: Embedder, question: Question, *, k: int = 10,
-         scope: Scope = Scope()) -> list[ScoredSentence]:
+         scope: Scope = _EVERYTHING) -> list[ScoredSentence]:
     """The `k` best sentences for `question` within `scope`, best first, each with its confidence.
 
     A follow-up question is ranked by the sum of its scores alone (what is asked now) and with its
@@ -129,10 +131,11 @@ def rank(view: IndexView, embedder: Embedder, question: Question, *, k: int = 10
     cover = coverage(view, question.terms, rows, view.layout(rows))
     unknown = UNKNOWN_NAME_WEIGHT * unknown_names(view, question.names)
     relevance = table.queries[-1].relevance[order]  # with the context when there is one
-    return [ScoredSentence(row=r.row, article=r.article, ordinal=r.ordinal, start=r.start, end=r.end, text=r.text,
-                           score=float(fused[i]), confidence=float(rel) + COVERAGE_WEIGHT * float(c) - unknown,
+    return [ScoredSentence(row=r.row, article=r.article, ordinal=r.ordinal, start=r.start, end=r.end,
+                           text=r.text, score=float(fused[i]),
+                           confidence=float(rel) + COVERAGE_WEIGHT * float(c) - unknown,
                            relevance=float(rel), coverage=float(c))
-            for r, i, rel, c in zip(view.records(rows.tolist()), order, relevance, cover)]
+            for r, i, rel, c in zip(view.records(rows.tolist()), order, relevance, cover, strict=True)]
 
 
 def _recency(days: np.ndarray, fused: np.ndarray) -> np.ndarray:

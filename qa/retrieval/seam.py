@@ -40,8 +40,10 @@ class Scope:
 
     def admits(self, article: Article) -> bool:
         return ((not self.articles or article.id in self.articles)
-                and (self.since is None or (article.published is not None and article.published >= self.since))
-                and (self.until is None or (article.published is not None and article.published <= self.until)))
+                and (self.since is None
+                     or (article.published is not None and article.published >= self.since))
+                and (self.until is None
+                     or (article.published is not None and article.published <= self.until)))
 
 
 def _day(value: str | None, label: str) -> date | None:

@@ -83,9 +83,11 @@ def coverage(view: IndexView, query_terms: list[str], rows: np.ndarray, layout: 
     if not unique:
         return np.zeros(len(rows), dtype=np.float32)
     weights = np.array([_idf(df, view.sentence_count) for df in view.doc_freq(unique).tolist()])
-    window = [(p, r, x) for p, r, x in zip(layout.prev_row.tolist(), rows.tolist(), layout.next_row.tolist())]
+    window = [(p, r, x) for p, r, x in zip(layout.prev_row.tolist(), rows.tolist(), layout.next_row.tolist(),
+                                           strict=True)]
     wanted = sorted({r for w in window for r in w if r >= 0})
-    words = dict(zip(wanted, (set(terms(t)) for t in view.texts(np.array(wanted, dtype=np.int64)))))
+    texts = view.texts(np.array(wanted, dtype=np.int64))
+    words = dict(zip(wanted, (set(terms(t)) for t in texts), strict=True))
     out = np.empty(len(rows), dtype=np.float32)
     for j, w in enumerate(window):
         found = set().union(*(words[r] for r in w if r >= 0))
@@ -115,7 +117,8 @@ def _chunk_rows(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     ok = lo >= 0
     if (hi[ok] - lo[ok] <= 1).all():  # one sentence of overlap: a sentence is in at most two chunks
         return np.unique(np.concatenate([lo[ok], hi[ok]]))
-    return np.unique(np.concatenate([np.arange(a, b + 1) for a, b in zip(lo[ok], hi[ok])] or [[]])).astype(np.int64)
+    ranges = [np.arange(a, b + 1) for a, b in zip(lo[ok], hi[ok], strict=True)]
+    return np.unique(np.concatenate(ranges or [[]])).astype(np.int64)
 
 
 def _range_max(scores: np.ndarray, lo: np.ndarray, at_lo: np.ndarray, at_hi: np.ndarray) -> np.ndarray:
@@ -126,7 +129,7 @@ def _range_max(scores: np.ndarray, lo: np.ndarray, at_lo: np.ndarray, at_hi: np.
     if (at_hi[ok] - at_lo[ok] <= 1).all():
         out[ok] = np.maximum(scores[at_lo[ok]], scores[at_hi[ok]])
         return out
-    out[ok] = [scores[a:b + 1].max() for a, b in zip(at_lo[ok], at_hi[ok])]
+    out[ok] = [scores[a:b + 1].max() for a, b in zip(at_lo[ok], at_hi[ok], strict=True)]
     return out
 
 

@@ -9,7 +9,14 @@ This package stores and loads; it does not decide what goes into a build (`qa.in
 
 from qa.store.catalog import Catalog, DeltaRows, read_catalog, read_delta, read_postings, read_signatures
 from qa.store.db import FileRecord, RowSet
-from qa.store.layout import build_lock, builds_dir, check_base, current_build_dir, current_build_id, remove_stale
+from qa.store.layout import (
+           build_lock,
+           builds_dir,
+           check_base,
+           current_build_dir,
+           current_build_id,
+           remove_stale,
+)
 from qa.store.manifest import FORMAT_VERSION, IndexConfig, Manifest, read_manifest
 from qa.store.snapshot import Snapshot, load_snapshot, load_snapshot_dir
 from qa.store.writer import DeltaBase, NewBuild, write_build

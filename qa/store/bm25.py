@@ -75,7 +75,8 @@ def read_counts(build_dir: Path, name: str) -> TermCounts:
         indptr, doc, tf, lengths = (np.load(path / f"{part}.npy").astype(np.int64)
                                     for part in ("indptr", "doc", "tf", "lengths"))
     except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"{path} is damaged or missing ({exc}): run `qa index --full` to rebuild") from exc
+        raise IndexCorruptError(f"{path} is damaged or missing ({exc}): "
+                                "run `qa index --full` to rebuild") from exc
     if len(indptr) != len(terms) + 1 or len(doc) != len(tf) or indptr[-1] != len(doc) or (
             len(doc) and doc.max() >= len(lengths)):
         raise IndexCorruptError(f"{path} is damaged: run `qa index --full` to rebuild")

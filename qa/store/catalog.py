@@ -18,8 +18,19 @@ from qa.articles import Article
 from qa.chunking import Chunk
 from qa.errors import IndexCorruptError
 from qa.sentences import Sentence
-from qa.store.db import FileRecord, database, read_articles, read_chunks, read_copy_groups, read_files, \
-    read_removed, read_sentences, read_shingles, read_terms, where_in
+from qa.store.db import (
+    FileRecord,
+    database,
+    read_articles,
+    read_chunks,
+    read_copy_groups,
+    read_files,
+    read_removed,
+    read_sentences,
+    read_shingles,
+    read_terms,
+    where_in,
+)
 from qa.store.layout import DELTA
 from qa.store.vectors import read_npy
 from qa.syndication import Postings
@@ -81,7 +92,8 @@ def read_postings(build_dir: Path, gone: Iterable[str] = ()) -> Postings:
         hashes = np.load(build_dir / "shingle-hashes.npy", mmap_mode="r")
         owners = np.load(build_dir / "shingle-owners.npy", mmap_mode="r")
     except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"{build_dir} has damaged shingle postings ({exc}): run `qa index --full`") from exc
+        raise IndexCorruptError(f"{build_dir} has damaged shingle postings ({exc}): "
+                                "run `qa index --full`") from exc
     if len(hashes) != len(owners):
         raise IndexCorruptError(f"{build_dir} has damaged shingle postings: run `qa index --full`")
 
@@ -91,7 +103,8 @@ def read_postings(build_dir: Path, gone: Iterable[str] = ()) -> Postings:
             found = {r[0]: (r[1], (r[2] or 0) // 4) for r in where_in(
                 db, "SELECT rowid, id, length(shingles) FROM articles WHERE rowid IN ({})", rowids)}
         if len(found) != len(rowids):
-            raise IndexCorruptError(f"{build_dir} has shingle postings of unknown articles: run `qa index --full`")
+            raise IndexCorruptError(f"{build_dir} has shingle postings of unknown articles: "
+                                    "run `qa index --full`")
         return [found[r][0] for r in rowids], np.array([found[r][1] for r in rowids], dtype=np.int64)
 
     return Postings(hashes, owners, resolve, frozenset(gone))

@@ -124,10 +124,10 @@ def _insert(db: sqlite3.Connection, rows: RowSet, files: list[FileRecord], copy_
     db.executemany("INSERT INTO removed VALUES (?)", [(a,) for a in removed])
     db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?,?,?)", [
         (row, s.article_id, s.ordinal, s.start, s.end, s.content_hash, t)
-        for row, (s, t) in enumerate(zip(rows.sentences, rows.sentence_terms))])
+        for row, (s, t) in enumerate(zip(rows.sentences, rows.sentence_terms, strict=True))])
     db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)", [
         (row, c.article_id, c.ordinal, c.first_sentence, c.last_sentence, c.start, c.end, c.token_count, t)
-        for row, (c, t) in enumerate(zip(rows.chunks, rows.chunk_terms))])
+        for row, (c, t) in enumerate(zip(rows.chunks, rows.chunk_terms, strict=True))])
     db.executemany("INSERT INTO files VALUES (?,?,?,?,?,?)", [
         (f.path, f.size, f.mtime_ns, f.status, f.reason, " ".join(f.article_ids)) for f in files])
     db.commit()
@@ -136,16 +136,18 @@ def _insert(db: sqlite3.Connection, rows: RowSet, files: list[FileRecord], copy_
 def read_articles(db: sqlite3.Connection, counts: tuple[dict[str, int], dict[str, int]] | None = None,
                   ) -> dict[str, Article]:
     """Every article; `counts`: two dicts to fill with each article's sentence and chunk rows."""
-    rows = db.execute("SELECT id, title, published, source, authors, place, language, location, url, standfirst, "
-                      "text, headings, content_hash, n_sentences, n_chunks FROM articles ORDER BY rowid").fetchall()
+    rows = db.execute("SELECT id, title, published, source, authors, place, language, location, url, "
+                      "standfirst, text, headings, content_hash, n_sentences, n_chunks "
+                      "FROM articles ORDER BY rowid").fetchall()
     days: dict[str | None, date | None] = {None: None, "": None}  # many articles share a day
     for day in {r[2] for r in rows} - days.keys():
         days[day] = date.fromisoformat(day)
     if counts is not None:
         counts[0].update((r[0], r[13]) for r in rows)
         counts[1].update((r[0], r[14]) for r in rows)
-    return {r[0]: Article(id=r[0], title=r[1], published=days[r[2]], source=r[3], authors=tuple(json.loads(r[4])),
-                          place=r[5], language=r[6], location=r[7], url=r[8], standfirst=r[9], text=r[10],
+    return {r[0]: Article(id=r[0], title=r[1], published=days[r[2]], source=r[3],
+                          authors=tuple(json.loads(r[4])), place=r[5], language=r[6], location=r[7],
+                          url=r[8], standfirst=r[9], text=r[10],
                           headings=tuple(Heading(*h) for h in json.loads(r[11])), content_hash=r[12])
             for r in rows}
 

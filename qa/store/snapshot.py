@@ -18,8 +18,15 @@ from qa.chunking import Chunk
 from qa.errors import IndexCorruptError, IndexMismatchError
 from qa.sentences import Sentence
 from qa.store.bm25 import TermCounts, merge_counts, read_counts
-from qa.store.db import database, read_articles, read_chunks, read_copy_groups, read_removed, read_sentences, \
-    read_terms
+from qa.store.db import (
+    database,
+    read_articles,
+    read_chunks,
+    read_copy_groups,
+    read_removed,
+    read_sentences,
+    read_terms,
+)
 from qa.store.layout import DELTA, current_build_dir
 from qa.store.manifest import Manifest, read_manifest
 from qa.store.vectors import CombinedVectors, DiskVectors, merge_vectors, read_npy, read_vectors
@@ -94,16 +101,19 @@ def load_snapshot_dir(build_dir: Path, model: str | None = None, counts: bool = 
         sentences = [sentences[i] for i in keep_s.tolist()] + more_sentences
         chunks = [chunks[i] for i in keep_c.tolist()] + more_chunks
         sentence_index, sentence_vectors, ids = merge_vectors(
-            sentence_index, sentence_vectors, keep_s, read_npy(delta / "sentences.npy", len(more_sentences), dim))
+            sentence_index, sentence_vectors, keep_s,
+            read_npy(delta / "sentences.npy", len(more_sentences), dim))
         chunk_index, chunk_vectors, _ = merge_vectors(
             chunk_index, chunk_vectors, keep_c, read_npy(delta / "chunks.npy", len(more_chunks), dim))
         base_rows = (keep_s, keep_c)
         if more_terms is not None:  # one set of counts over base and delta, with the statistics of both
             sentence_counts = merge_counts(sentence_counts, keep_s, more_terms[0])
             chunk_counts = merge_counts(chunk_counts, keep_c, more_terms[1])
-    if (len(articles), len(sentences), len(chunks)) != (manifest.articles, manifest.sentences, manifest.chunks):
+    if (len(articles), len(sentences), len(chunks)) \
+            != (manifest.articles, manifest.sentences, manifest.chunks):
         raise IndexCorruptError(f"{build_dir} does not match its manifest: run `qa index --full`")
-    return Snapshot(build_dir=build_dir, manifest=manifest, articles=articles, sentences=sentences, chunks=chunks,
-                    sentence_index=sentence_index, chunk_index=chunk_index, sentence_vectors=sentence_vectors,
-                    chunk_vectors=chunk_vectors, sentence_counts=sentence_counts, chunk_counts=chunk_counts,
+    return Snapshot(build_dir=build_dir, manifest=manifest, articles=articles, sentences=sentences,
+                    chunks=chunks, sentence_index=sentence_index, chunk_index=chunk_index,
+                    sentence_vectors=sentence_vectors, chunk_vectors=chunk_vectors,
+                    sentence_counts=sentence_counts, chunk_counts=chunk_counts,
                     copies=copies, sentence_ids=ids, base_rows=base_rows)

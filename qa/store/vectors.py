@@ -38,7 +38,8 @@ def write_vectors(build_dir: Path, name: str, vectors: np.ndarray, exact_limit: 
         sample = np.random.default_rng(0).choice(len(data), min(len(data), 50 * nlist), replace=False)
         index.train(data[np.sort(sample)])
         index.nprobe = min(IVF_NPROBE, nlist)
-        kind = f"IndexIVFScalarQuantizer(nlist={nlist},SQ8,nprobe={index.nprobe}) + exact vectors in {name}.npy"
+        kind = (f"IndexIVFScalarQuantizer(nlist={nlist},SQ8,nprobe={index.nprobe}) "
+                f"+ exact vectors in {name}.npy")
         write_npy(build_dir / f"{name}.npy", data)
     if len(data):
         index.add(data)
@@ -129,10 +130,12 @@ class DiskVectors:
         try:
             self._file = open(path, "rb")  # noqa: SIM115 - kept open for the snapshot's lifetime
             fmt = np.lib.format
-            header = fmt.read_array_header_1_0 if fmt.read_magic(self._file) == (1, 0) else fmt.read_array_header_2_0
+            header = (fmt.read_array_header_1_0 if fmt.read_magic(self._file) == (1, 0)
+                      else fmt.read_array_header_2_0)
             shape, fortran, dtype = header(self._file)
         except (OSError, ValueError) as exc:
-            raise IndexCorruptError(f"{path} is damaged or missing: run `qa index --full` to rebuild") from exc
+            raise IndexCorruptError(f"{path} is damaged or missing: "
+                                    "run `qa index --full` to rebuild") from exc
         if shape != (rows, dimension) or fortran or dtype != np.float32:
             raise IndexCorruptError(f"{path} holds {shape} {dtype}, the manifest says {rows} x "
                                     f"{dimension} float32: run `qa index --full` to rebuild")
