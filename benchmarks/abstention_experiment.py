@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -44,6 +43,8 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from machine import cpu_name  # noqa: E402 - benchmarks/machine.py
 
 from qa.embedding import Embedder, SentenceTransformerEmbedder, use_bf16  # noqa: E402
 from qa.evaluation import contains_answer, load_squad, write_corpus  # noqa: E402
@@ -108,16 +109,6 @@ def outcome(own: Ranked, foreign: Ranked, a: float, b: float, c: float, t: float
     top3 = (quoted & own.gold).any(axis=1).mean()
     declined = (foreign.confidence(a, b, c)[:, 0] < t).mean()
     return float(top1), float(top3), float(answered.mean()), float(declined)
-
-
-def cpu_name() -> str:
-    """The CPU's model name (/proc/cpuinfo), or the machine type."""
-    try:
-        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return platform.machine()
-    names = [line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")]
-    return names[0] if names else platform.machine()
 
 
 def cells(t: float, res: list[tuple[float, ...]]) -> str:

@@ -40,6 +40,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from machine import cpu_name  # noqa: E402 - benchmarks/machine.py
+
 from qa.answering import Engine  # noqa: E402
 from qa.embedding import SentenceTransformerEmbedder, use_bf16  # noqa: E402
 from qa.evaluation import contains_answer, evaluate, load_squad, write_corpus  # noqa: E402
@@ -142,16 +144,6 @@ def label(w: dict[str, float]) -> str:
 
 def row(name: str, r: dict[str, tuple[float, float]]) -> str:
     return " | ".join([f"| {name}", *(f"{r[f][0]:.3f} / {r[f][1]:.3f}" for f in FILES)]) + " |"
-
-
-def cpu_name() -> str:
-    """The CPU's model name (/proc/cpuinfo), or the machine type."""
-    try:
-        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return platform.machine()
-    names = [line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")]
-    return names[0] if names else platform.machine()
 
 
 def main() -> None:

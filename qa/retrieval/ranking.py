@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa.articles import Article
 from qa.embedding import Embedder
 from qa.question import Question
 from qa.retrieval.cues import CUES, answer_cues
-from qa.retrieval.seam import IndexView, Layout, Scope
+from qa.retrieval.seam import IndexView, Layout, Record, Scope
 from qa.retrieval.signals import Query, QuerySignals, candidates, coverage, unknown_names
 from qa.terms import terms
 
@@ -40,14 +39,9 @@ ANSWER_TYPE_POOL = 50  # best fused candidates checked for the kind of answer as
 _EVERYTHING = Scope()  # no date range, every article
 
 
-@dataclass(frozen=True, kw_only=True)
-class ScoredSentence:
-    row: int
-    article: Article
-    ordinal: int
-    start: int
-    end: int
-    text: str
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScoredSentence(Record):
+    """A sentence row as ranked for one question."""
     score: float  # fused score: what ranks
     confidence: float  # relevance + question-term coverage - unknown names: what abstains
     relevance: float  # the higher dense cosine of the sentence or of its passage
