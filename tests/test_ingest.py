@@ -121,3 +121,18 @@ def test_qa_eval_on_a_folder_of_pages_scores_ours_and_trafilatura(capsys):
     assert report["trafilatura (defaults)"]["cleanliness"] < 1.0  # its text keeps the dateline or a byline
     assert main(["eval", str(SITE), "--details"]) == 0
     assert "failures left (qa): none" in capsys.readouterr().out
+
+
+def test_status_warns_about_articles_not_in_english(tmp_path):
+    from qa.answering import Engine
+    from tests.fakes import FakeEmbedder
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("non_english.html", "sections.html"):
+        shutil.copy(SITE / "pages" / name, corpus / name)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings, FakeEmbedder())
+    (warning,) = Engine(settings, FakeEmbedder()).status().warnings
+    assert "1 articles are not in English: non_english.html (de)" in warning and "may be poor" in warning
+    assert ("warning", warning) in Engine(settings, FakeEmbedder()).status().rows()
