@@ -246,7 +246,8 @@ def sync(corpus_dir: Path, *, fetch_options: FetchOptions, pacer: HostPacer | No
         results.append(_sync_feed(corpus_dir, feed, fetch_options, pacer, robots, registry))
         stamp = clock().astimezone(UTC).isoformat(timespec="seconds")
         summary = results[-1].summary
-        _update(corpus_dir, feed.url, lambda f: replace(f, last_sync=stamp, last_result=summary))
+        _update(corpus_dir, feed.url, lambda f, at=stamp, result=summary: replace(f, last_sync=at,
+                                                                                 last_result=result))
     return SyncReport(tuple(results), tuple(robots.notes))
 
 
