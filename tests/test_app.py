@@ -3,11 +3,14 @@ gradio_client for the API, and a real headless Chromium (Playwright) for the pag
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
 
 import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing but 127.0.0.1 is contacted
 
 from qa.answering import Engine
 from qa.indexing import build_index
