@@ -8,6 +8,7 @@ request is logged so tests can check what was (not) asked for and with which hea
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import socket
 import threading
@@ -76,10 +77,9 @@ class _Handler(BaseHTTPRequestHandler):
         response = route() if callable(route) else route
         if response is None:
             response = Response(status=404, body=b"<html><body>not found</body></html>")
-        try:
+        # The client may give up first (timeouts, size limits): what those tests want.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self._send(response)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up first (timeouts, size limits): what those tests want
 
     def _send(self, r: Response) -> None:
         if r.delay_s:
