@@ -1,76 +1,59 @@
 """The web chat: a Gradio UI around the `qa` engine (`python app.py` serves it on 127.0.0.1:7860).
 
-Only the UI lives here: every action is one call into `qa` (the `Engine`, `library` for files,
-`render` for HTML). Honours GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, the QA_* settings, and
-QA_AUTH=user:password (or QA_AUTH_FILE, one user:password a line) for a login.
+Only the UI lives here: every action is one call into `qa` (the `Engine`, `library`, `render`). The
+same server has the REST API (`qa.api`: /api/..., /docs) and MCP (`qa.mcp_tools`: /gradio_api/mcp/).
+Honours GRADIO_SERVER_NAME / _PORT, the QA_* settings, and QA_AUTH (or QA_AUTH_FILE) for a login.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import gradio as gr
 
+from qa import library, render
 from qa.answering import AnswerOptions, Engine
-from qa.errors import QAError
-from qa.library import add_files, delete_file
+from qa.api import server_options
+from qa.mcp_tools import Tools
+from qa.mcp_tools import gradio_call as _call
 from qa.question import history_questions
-from qa.render import answer_html, library_rows, report_markdown, sources_html, status_markdown
 from qa.retrieval import Scope
 from qa.settings import Settings
 
 EXAMPLES = ["How many North Korean troops are in Russia?", "What did Lloyd Austin call for?",
             "Why is South Korea worried about the deployment?"]
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".json", ".jsonl"]
 STATIC = Path(__file__).resolve().parent / "qa" / "static"
-T = TypeVar("T")
+UI = {"api_visibility": "private"}  # the page's own events: neither API endpoints nor MCP tools
 
 
-def build_demo(engine: Engine) -> gr.Blocks:
-    """The Blocks app over `engine`: the Ask tab (chat, Sources panel, answer settings), the
-    Library tab (articles, uploads, rebuild, delete) and the `ask` API endpoint."""
-    settings = engine.settings
-
-    def ask(question: str, history: list | None = None) -> dict:
-        """Answer a question from the indexed articles; `history`: earlier questions, oldest first."""
-        return _call(engine.answer, question, _call(history_questions, history)).to_json()
+def build_demo(engine: Engine, syncer: library.FeedSyncer | None = None) -> gr.Blocks:
+    """The Ask tab (chat, Sources, settings), the Library tab, the `ask` endpoint and the MCP tools."""
+    settings, tools = engine.settings, Tools(engine)
+    syncer = syncer or library.FeedSyncer(settings, engine.rebuild)
 
     def respond(message: str, history: list, n: float, strictness: float, since: str, until: str,
                 articles: list[str] | None) -> tuple[str, str]:
-        scope = _call(Scope.parse, since, until, articles)
-        options = AnswerOptions(max_sentences=int(n), min_confidence=strictness, scope=scope)
-        answer = _call(engine.answer, message, _call(history_questions, history), options)
-        return answer_html(answer), sources_html(answer, engine.cited_texts(answer))
-
-    def library() -> tuple:
-        try:
-            articles, status = engine.articles(), status_markdown(engine.status())
-        except QAError as exc:  # no index yet, or a damaged one: say which, and how to fix it
-            return [], f"**The index cannot be used:** {exc}. Add articles and press **Rebuild index**.", \
-                gr.update(choices=[]), gr.update(choices=[])
-        choices = [(f"{s.article.title} ({s.article.published or 'undated'})", s.article.id) for s in articles]
-        files = sorted({s.article.location.split("#")[0] for s in articles})
-        return library_rows(articles), status, gr.update(choices=choices), gr.update(choices=files)
-
+        scope, earlier = _call(Scope.parse, since, until, articles), _call(history_questions, history)
+        answer = _call(engine.answer, message, earlier, AnswerOptions(int(n), strictness, scope))
+        return render.answer_html(answer), render.sources_html(answer, engine.cited_texts(answer))
+    def refresh() -> tuple:
+        v = library.library_view(engine, syncer)
+        return v.rows, v.status, *(gr.update(choices=c) for c in (v.choices, v.files)), v.feeds, v.last_sync
     def upload(files: list[str] | None) -> str:
-        if not files:
-            return "Choose files to add first."
-        lines = add_files(settings.corpus_dir, [Path(f) for f in files], settings.max_file_bytes)
-        return "\n".join(f"- {line}" for line in lines) + "\n\nPress **Rebuild index** to make them searchable."
-
-    def rebuild(progress: gr.Progress = gr.Progress()) -> str:
+        paths = [Path(f) for f in files or []]
+        return render.upload_markdown(library.add_files(settings.corpus_dir, paths, settings.max_file_bytes))
+    def add_web(text: str) -> str:
+        return render.add_markdown(*_call(library.add_web_pages_and_index, settings, text, engine.rebuild))
+    def add_feed(url: str) -> str:
+        return render.followed_markdown(_call(library.follow_feed, settings, url))
+    def sync_now() -> str:
+        return _call(syncer.sync).markdown()
+    def rebuild(progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008 - how Gradio asks for progress
         progress(0, desc="Reading articles")
-        return report_markdown(_call(engine.rebuild, lambda done, total: progress(done / total, desc="Embedding")))
-
+        return render.report_markdown(_call(engine.rebuild, lambda n, of: progress(n / of, desc="Embedding")))
     def remove(files: list[str] | None) -> str:
-        if not files:
-            return "Choose files to delete first."
-        for f in files:
-            _call(delete_file, settings.corpus_dir, f)
-        return report_markdown(_call(engine.rebuild))
+        return render.delete_markdown(_call(library.delete_files_and_index, settings, files, engine.rebuild))
 
     with gr.Blocks(title="News QA - answers you can check") as demo:
         gr.HTML("<div class='qa-header'><h1>News QA</h1><p>Answers quoted from your articles, "
@@ -78,7 +61,7 @@ def build_demo(engine: Engine) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Ask"), gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=420):
-                    sources = gr.HTML(sources_html(None, {}), render=False, elem_id="qa-sources")
+                    sources = gr.HTML(render.sources_html(None, {}), render=False, elem_id="qa-sources")
                     settings_inputs = [
                         gr.Slider(1, 5, value=settings.max_sentences, step=1, label="Sentences in an answer",
                                   render=False),
@@ -90,53 +73,59 @@ def build_demo(engine: Engine) -> gr.Blocks:
                     gr.ChatInterface(
                         respond, chatbot=gr.Chatbot(height=560, elem_id="qa-chat", label="Chat",
                                                     placeholder="Ask about the indexed news articles."),
-                        textbox=gr.Textbox(placeholder="Ask a question about the articles...", submit_btn=True,
-                                           elem_id="qa-question"),
+                        textbox=gr.Textbox(placeholder="Ask a question about the articles...",
+                                           submit_btn=True, elem_id="qa-question"),
                         additional_inputs=settings_inputs, additional_inputs_accordion="Answer settings",
                         additional_outputs=[sources], examples=[[q] for q in EXAMPLES], cache_examples=False,
-                        concurrency_limit=8, api_name="chat")
+                        concurrency_limit=8, api_name="chat", api_visibility="undocumented")
                 with gr.Column(scale=2, min_width=320):
                     gr.Markdown("### Sources")
                     sources.render()
             with gr.Tab("Library"):
-                status = gr.Markdown()
-                table = gr.Dataframe(headers=["Title", "Date", "Outlet", "Sentences", "File"], interactive=False,
-                                     column_widths=["36%", "12%", "16%", "11%", "25%"], wrap=True,
+                status = gr.Markdown(elem_id="qa-status")
+                table = gr.Dataframe(headers=["Title", "Date", "Outlet", "Sentences", "File"], wrap=True,
+                                     interactive=False, column_widths=["36%", "12%", "16%", "11%", "25%"],
                                      elem_id="qa-library")
                 with gr.Row():
                     with gr.Column():
-                        files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Add articles",
-                                        elem_id="qa-upload")
+                        files = gr.File(file_count="multiple", file_types=list(library.SUPPORTED),
+                                        label="Add articles", elem_id="qa-upload")
                         add_btn = gr.Button("Add to corpus")
+                        urls = gr.Textbox(label="Add from URL (one or more web addresses)", elem_id="qa-urls")
+                        url_btn = gr.Button("Add from URL", elem_id="qa-add-urls")
                     with gr.Column():
                         rebuild_btn = gr.Button("Rebuild index", variant="primary", elem_id="qa-rebuild")
                         doomed = gr.Dropdown([], multiselect=True, label="Files to delete")
                         delete_btn = gr.Button("Delete from corpus and index", variant="stop")
-                summary = gr.Markdown(elem_id="qa-summary")
-        outputs = [table, status, settings_inputs[-1], doomed]
-        demo.load(library, None, outputs)
-        add_btn.click(upload, files, summary)
-        for button, action, inputs in ((rebuild_btn, rebuild, None), (delete_btn, remove, doomed)):
-            button.click(action, inputs, summary, concurrency_limit=1, concurrency_id="build") \
-                .then(library, None, outputs)
-        gr.api(ask, api_name="ask")
+                feeds = gr.Dataframe(headers=["Feed", "URL", "Last sync", "Last result"], interactive=False,
+                                     wrap=True, elem_id="qa-feeds")
+                with gr.Row():
+                    feed_url = gr.Textbox(label="Add feed (RSS or Atom address)", elem_id="qa-feed-url")
+                    feed_btn = gr.Button("Add feed", elem_id="qa-add-feed")
+                    sync_btn = gr.Button("Sync now", elem_id="qa-sync")
+                summary = gr.Markdown(elem_id="qa-summary")  # what the last button did
+                last_sync = gr.Markdown(elem_id="qa-last-sync")
+        outputs = [table, status, settings_inputs[-1], doomed, feeds, last_sync]
+        demo.load(refresh, None, outputs, **UI)
+        for button, action, inputs, target in (
+                (add_btn, upload, files, summary), (rebuild_btn, rebuild, None, summary),
+                (url_btn, add_web, urls, summary), (delete_btn, remove, doomed, summary),
+                (sync_btn, sync_now, None, last_sync), (feed_btn, add_feed, feed_url, summary)):
+            button.click(action, inputs, target, concurrency_limit=1, concurrency_id="build", **UI) \
+                .then(refresh, None, outputs, **UI)
+        gr.api(tools.answer, api_name="ask", api_visibility="undocumented")  # gradio_client's /ask (README)
+        for tool in (tools.ask, tools.list_articles):  # public: the two MCP tools, run in-process (no queue)
+            gr.api(tool, api_name=f"mcp_{tool.__name__}", queue=False)
     return demo
 
 
-def _call(action: Callable[..., T], *args: object) -> T:
-    """A call into `qa`; its error shown in the page."""
-    try:
-        return action(*args)
-    except QAError as exc:
-        raise gr.Error(str(exc)) from exc
-
-
-def launch_options(settings: Settings) -> dict:
-    # Gradio keeps about 100 kB of state per session (each API call without a session hash is a
-    # session): the cap bounds that memory; the least recently used sessions are dropped first.
-    return {"theme": gr.themes.Soft(primary_hue="indigo"), "css": (STATIC / "app.css").read_text(encoding="utf-8"),
-            "js": (STATIC / "app.js").read_text(encoding="utf-8"), "auth": settings.users() or None,
-            "max_file_size": "20mb", "footer_links": ["api"], "state_session_capacity": settings.sessions}
+def launch_options(engine: Engine) -> dict:
+    """`launch` options: look, login, limits, and the REST API and MCP endpoint on the same server."""
+    # ~100 kB of state per session (an API call without session hash is one): capped, least recent dropped
+    s, static = engine.settings, {k: (STATIC / f"app.{k}").read_text(encoding="utf-8") for k in ("css", "js")}
+    return {"theme": gr.themes.Soft(primary_hue="indigo"), **static, "auth": s.users() or None,
+            "max_file_size": "20mb", "footer_links": ["api"], "state_session_capacity": s.sessions,
+            "mcp_server": True, "app_kwargs": server_options(engine)}
 
 
 def main() -> None:
@@ -145,16 +134,16 @@ def main() -> None:
 
     settings = Settings.from_env()
     engine = Engine(settings, SentenceTransformerEmbedder.from_settings(settings), background_reload=True)
-    if engine.index.current_build_id() is None and settings.corpus_dir.is_dir():
-        print("No index yet: building it from", settings.corpus_dir)
-        engine.rebuild()
+    for line in library.ready(engine):  # the index built if there is none, loaded before the first visitor
+        print(line)
+    syncer = library.FeedSyncer(settings, engine.rebuild)
+    syncer.start(settings.feed_sync_minutes)  # 0: no schedule; else a sync now and every N minutes
     try:
-        engine.answer("warm up")  # load the model and the index before the first visitor
-    except QAError as exc:
-        print(f"warning: {exc}")
-    build_demo(engine).queue(default_concurrency_limit=8).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), **launch_options(settings))
+        build_demo(engine, syncer).queue(default_concurrency_limit=8).launch(
+            server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+            server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), **launch_options(engine))
+    finally:
+        syncer.stop()
 
 
 if __name__ == "__main__":

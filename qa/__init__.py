@@ -28,7 +28,7 @@ STAGES = ("errors", "settings", "terms",
           "fetch", "sources", "feeds",
           "sentences", "chunking", "embedding", "syndication",
           "store", "indexing", "figures", "question", "retrieval", "answering",
-          "render", "library", "ingest_eval", "evaluation", "cli")
+          "api", "mcp_tools", "render", "library", "ingest_eval", "evaluation", "cli")
 
 _PUBLIC = {
     "Settings": "qa.settings", "QAError": "qa.errors",

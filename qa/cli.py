@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--corpus", type=Path, metavar="DIR", help="articles folder (env QA_CORPUS_DIR; default ./corpus)")
-    common.add_argument("--index", type=Path, metavar="DIR", help="index folder (env QA_INDEX_DIR; default ./index)")
+    common.add_argument("--corpus", type=Path, metavar="DIR",
+                        help="articles folder (env QA_CORPUS_DIR; default ./corpus)")
+    common.add_argument("--index", type=Path, metavar="DIR",
+                        help="index folder (env QA_INDEX_DIR; default ./index)")
     common.add_argument("--model", help="sentence-transformers model name or folder (env QA_MODEL)")
     parser = argparse.ArgumentParser(prog="qa", description="Ask questions about news articles; "
                                      "answers are sentences quoted from them, with citations.")
@@ -29,12 +31,27 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", parents=[common], help="build or update the index of the corpus")
     p.add_argument("--full", action="store_true", help="rebuild everything, re-embedding all articles")
     p.add_argument("--wait", action="store_true", help="wait for a running build instead of refusing")
-    p.add_argument("--chunk-tokens", type=int, help="token budget of a chunk (env QA_CHUNK_TOKENS; default 160)")
+    p.add_argument("--chunk-tokens", type=int,
+                   help="token budget of a chunk (env QA_CHUNK_TOKENS; default 160)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("status", parents=[common], help="what the index holds and whether it is up to date")
+    p = sub.add_parser("add", parents=[common], help="fetch web pages into the corpus, then update the index")
+    p.add_argument("urls", nargs="+", metavar="URL", help="http(s) address of a news page")
+    _indexing_flags(p)
+    p = sub.add_parser("feeds", help="follow RSS or Atom feeds: their new articles are fetched at each sync")
+    feeds = p.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    q = feeds.add_parser("add", parents=[common], help="follow the feed at URL (checked by fetching it once)")
+    q.add_argument("url", metavar="URL")
+    feeds.add_parser("list", parents=[common], help="the followed feeds, with their last sync")
+    q = feeds.add_parser("remove", parents=[common], help="stop following a feed (its pages stay)")
+    q.add_argument("url", metavar="URL")
+    q = feeds.add_parser("sync", parents=[common], help="fetch the new articles of every feed, then update "
+                         "the index")
+    _indexing_flags(q)
     p = sub.add_parser("ask", parents=[common], help="answer a question from the indexed articles")
     p.add_argument("question")
-    p.add_argument("-n", "--sentences", type=int, help="most sentences quoted (env QA_MAX_SENTENCES; default 3)")
+    p.add_argument("-n", "--sentences", type=int,
+                   help="most sentences quoted (env QA_MAX_SENTENCES; default 3)")
     p.add_argument("--min-confidence", type=float, help="strictness of 'not found' (env QA_MIN_CONFIDENCE; "
                    "default 0.41, calibrated; higher declines more)")
     p.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="only articles published on or after")
@@ -45,11 +62,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, help="SQuAD v1.1/v2.0 JSON, a qa-news-eval or qa-questions JSON "
                    "(tests/data/news-eval.json, tests/data/realnews-questions.json), or a folder with "
                    "gold.json and pages/ (../shared/realnews)")
-    p.add_argument("--foreign", type=Path, metavar="FILE", help="SQuAD file whose questions must all be declined")
+    p.add_argument("--foreign", type=Path, metavar="FILE",
+                   help="SQuAD file whose questions must all be declined")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--details", nargs="?", const="-", metavar="FILE.jsonl",
                    help="one row per question (or each page's failures) to FILE, or to stdout")
     return parser
+
+
+def _indexing_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-index", action="store_true", help="only fetch: leave the index as it is")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _date(value: str) -> date:
@@ -64,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, model=args.model,
                                      chunk_tokens=getattr(args, "chunk_tokens", None))
-        return {"index": _index, "status": _status, "ask": _ask, "eval": _eval}[args.command](settings, args)
+        commands = {"index": _index, "status": _status, "ask": _ask, "eval": _eval, "add": _add,
+                    "feeds": _feeds}
+        return commands[args.command](settings, args)
     except QAError as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
         return 2
@@ -90,6 +115,55 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
 
     with _progress_bar(args.quiet) as progress:
         report = build_index(settings, _embedder(settings), full=args.full, progress=progress, wait=args.wait)
+    print("\n".join(report.summary_lines()))
+    return 0
+
+
+def _add(settings: Settings, args: argparse.Namespace) -> int:
+    from qa.library import add_web_pages
+    from qa.render import add_lines
+
+    report = add_web_pages(settings, args.urls)
+    print("\n".join(add_lines(report)))
+    if not (report.added or report.already_present):
+        return 2
+    return _update_index(settings, args)
+
+
+def _feeds(settings: Settings, args: argparse.Namespace) -> int:
+    from qa import feeds, library
+    from qa.render import sync_lines
+
+    if args.feeds_command == "add":
+        feed = library.follow_feed(settings, args.url)
+        print(f"following {feed.title} ({feed.url}); `qa feeds sync` fetches its articles")
+    elif args.feeds_command == "remove":
+        feed = feeds.remove_feed(settings.corpus_dir, args.url)
+        print(f"stopped following {feed.title} ({feed.url}); its pages stay in the corpus")
+    elif args.feeds_command == "list":
+        followed = feeds.list_feeds(settings.corpus_dir)
+        for f in followed:
+            print(f"{f.title}\n    {f.url}\n    last sync: {f.last_sync or 'never'}"
+                  f"{' - ' + f.last_result if f.last_result else ''}")
+        if not followed:
+            print("no feeds are followed yet: `qa feeds add URL`")
+    else:
+        report = feeds.sync(settings.corpus_dir, fetch_options=library.fetch_options(settings))
+        print("\n".join(sync_lines(report)))
+        if report.feeds and all(f.error is not None for f in report.feeds):
+            return 2
+        return _update_index(settings, args)
+    return 0
+
+
+def _update_index(settings: Settings, args: argparse.Namespace) -> int:
+    """After `qa add` or `qa feeds sync`: the index updated (unless --no-index), its report printed."""
+    if args.no_index:
+        return 0
+    from qa.indexing import build_index
+
+    with _progress_bar(args.quiet) as progress:
+        report = build_index(settings, _embedder(settings), progress=progress, wait=True)
     print("\n".join(report.summary_lines()))
     return 0
 

@@ -1,4 +1,5 @@
-"""The corpus folder as a library: list indexed articles, add uploaded files safely, delete files.
+"""The corpus folder as a library: add uploaded files safely, delete files, add web pages, follow
+feeds (and sync them on a schedule).
 
 Everything a browser sends is treated as hostile: a file name is reduced to a safe base name
 (no folders, no dots in front, no control characters), only supported extensions and sizes are
@@ -7,14 +8,27 @@ accepted, and nothing is ever written outside the corpus folder.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from qa.answering import Engine
 from qa.articles import SUPPORTED
 from qa.errors import QAError
+from qa.feeds import Feed, SyncReport, add_feed, list_feeds, sync
+from qa.fetch import FetchOptions
+from qa.indexing import BuildReport
+from qa.render import NO_SYNC, feed_rows, library_choices, library_rows, status_markdown, sync_markdown
+from qa.settings import Settings
+from qa.sources import AddReport, add_urls
+
+_log = logging.getLogger("qa.feeds")
 
 
 class UploadError(QAError):
@@ -86,3 +100,157 @@ def delete_file(corpus_dir: Path, relative: str) -> None:
     if not target.is_file():
         raise UploadError(f"{relative}: no such file in the corpus")
     target.unlink()
+
+
+def delete_files_and_index(settings: Settings, files: Sequence[str] | None,
+                           rebuild: Callable[[], BuildReport]) -> BuildReport | None:
+    """Remove corpus files (paths relative to the corpus), then rebuild; None when none was named."""
+    for relative in files or ():
+        delete_file(settings.corpus_dir, relative)
+    return rebuild() if files else None
+
+
+def ready(engine: Engine) -> list[str]:
+    """Make `engine` ready for its first question: the index built if there is none yet (and the
+    corpus folder exists), the model and the index loaded. Returns what to tell the person starting it."""
+    said = []
+    if engine.index.current_build_id() is None and engine.settings.corpus_dir.is_dir():
+        said.append(f"No index yet: building it from {engine.settings.corpus_dir}")
+        said += engine.rebuild().summary_lines()
+    try:
+        engine.answer("warm up")
+    except QAError as exc:
+        said.append(f"warning: {exc}")
+    return said
+
+
+# Web pages and feeds ------------------------------------------------------------------------------
+
+def fetch_options(settings: Settings) -> FetchOptions:
+    """How pages and feeds are fetched under these settings (no page bigger than a corpus file may be)."""
+    return FetchOptions(per_host_delay_s=settings.fetch_delay_s,
+                        max_bytes=min(FetchOptions().max_bytes, settings.max_file_bytes))
+
+
+def split_urls(text: str) -> list[str]:
+    """The addresses in what a user pasted: one or more, separated by spaces, new lines or commas."""
+    return [u for u in re.split(r"[\s,]+", text or "") if u]
+
+
+def add_web_pages(settings: Settings, urls: Sequence[str]) -> AddReport:
+    """Fetch each page into the corpus, once (a page already there under any of its addresses is
+    reported, not saved again); a URL that fails is reported with its reason, the rest go on."""
+    return add_urls(settings.corpus_dir, urls, fetch_options=fetch_options(settings))
+
+
+def follow_feed(settings: Settings, url: str) -> Feed:
+    """Follow the RSS or Atom feed at `url` (checked by fetching it once)."""
+    return add_feed(settings.corpus_dir, url, fetch_options=fetch_options(settings))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncOutcome:
+    """One sync of the followed feeds and the rebuild after it."""
+    finished: str  # ISO 8601, UTC
+    report: SyncReport
+    build: BuildReport
+
+    def markdown(self) -> str:
+        return sync_markdown(self.report, self.build, self.finished)
+
+
+class FeedSyncer:
+    """Syncs the followed feeds, then rebuilds the index: one sync at a time, whoever asks (a button,
+    or the schedule `start` runs in a background thread until `stop`)."""
+
+    def __init__(self, settings: Settings, rebuild: Callable[[], BuildReport]) -> None:
+        self.settings = settings
+        self.rebuild = rebuild
+        self.last: SyncOutcome | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._lock.locked()
+
+    def sync(self) -> SyncOutcome:
+        """Sync every feed and rebuild; waits for a sync already running to end first. Raises
+        `QAError` when the feed list cannot be read or the index cannot be built."""
+        with self._lock:
+            report = sync(self.settings.corpus_dir, fetch_options=fetch_options(self.settings))
+            build = self.rebuild()
+            self.last = SyncOutcome(finished=datetime.now(UTC).isoformat(timespec="seconds"), report=report,
+                                    build=build)
+            return self.last
+
+    def start(self, minutes: float) -> bool:
+        """Sync now and then every `minutes` in a background thread; nothing when `minutes` <= 0.
+        Returns whether the schedule runs."""
+        if minutes <= 0 or self._thread is not None:
+            return False
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, args=(minutes * 60,), name="qa-feed-sync",
+                                        daemon=True)
+        self._thread.start()
+        return True
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """End the schedule: no sync starts after this; one running is waited for up to `timeout_s`."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def _run(self, every_s: float) -> None:
+        wait = 0.0
+        while not self._stop.wait(wait):
+            wait = every_s
+            try:
+                outcome = self.sync()
+            except QAError as exc:
+                _log.warning("feed sync failed: %s", exc)
+            except Exception:  # the schedule must outlive any bug in one sync; it is logged in full
+                _log.exception("feed sync failed")
+            else:
+                done = "; ".join(f"{f.title or f.url}: {f.summary}" for f in outcome.report.feeds)
+                _log.info("feed sync: %s; %s", done or "no feeds followed", outcome.build.headline())
+
+
+def add_web_pages_and_index(settings: Settings, text: str,
+                            rebuild: Callable[[], BuildReport]) -> tuple[AddReport, BuildReport | None]:
+    """Add the pages at the addresses in `text`, then rebuild the index (not when nothing was added
+    or found already present)."""
+    report = add_web_pages(settings, split_urls(text))
+    return report, rebuild() if report.added or report.already_present else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LibraryView:
+    """What the Library tab shows: the articles (table rows, choices, files), the index status,
+    the followed feeds and the last sync, each as Markdown or rows."""
+    rows: list[list[object]]
+    status: str
+    choices: list[tuple[str, str]]
+    files: list[str]
+    feeds: list[list[str]]
+    last_sync: str
+
+
+def library_view(engine: Engine, syncer: FeedSyncer) -> LibraryView:
+    """The Library tab's contents; an unusable index or feed list is said in place of its part."""
+    last = syncer.last
+    try:
+        feeds = feed_rows(list_feeds(engine.settings.corpus_dir))
+        last_sync = last.markdown() if last else NO_SYNC
+    except QAError as exc:  # a damaged feed list: the rest of the library still shows
+        feeds, last_sync = [], f"**The feed list cannot be read:** {exc}"
+    try:
+        articles, status = engine.articles(), status_markdown(engine.status())
+    except QAError as exc:  # no index yet, or a damaged one: say which, and how to fix it
+        return LibraryView(rows=[], status=f"**The index cannot be used:** {exc}. Add articles and press "
+                           "**Rebuild index**.", choices=[], files=[], feeds=feeds, last_sync=last_sync)
+    choices, files = library_choices(articles)
+    return LibraryView(rows=library_rows(articles), status=status, choices=choices, files=files, feeds=feeds,
+                       last_sync=last_sync)

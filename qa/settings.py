@@ -38,6 +38,9 @@ class Settings:
     auth: str = ""  # "user:password": the web app asks for this login
     auth_file: Path | None = None  # one "user:password" a line (# comments), as well
     sessions: int = 1000  # web sessions whose state the app keeps (least recently used dropped)
+    api_token: str = ""  # a bearer token the REST API and MCP accept (once set, the API needs a login)
+    feed_sync_minutes: float = 0.0  # the web app syncs the followed feeds this often (0: never by itself)
+    fetch_delay_s: float = 1.0  # seconds between two requests to one web host (qa add, feed syncs)
 
     def __post_init__(self) -> None:
         if not 16 <= self.chunk_tokens <= 2048:
