@@ -17,6 +17,7 @@ from qa.indexing import build_index
 from qa.settings import Settings
 from tests.conftest import DATA
 
+pytestmark = pytest.mark.slow  # a server and a real browser
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
