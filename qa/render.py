@@ -29,7 +29,9 @@ def answer_html(answer: Answer) -> str:
         src = c.source
         dated = f", {escape(src.date)}" if src.date else ""
         origin = f" <span class='qa-origin'>({escape(src.title)}{dated})</span>" if several else ""
-        parts.append(f"<p class='qa-quote'>{escape(c.sentence)} {_cite(c.number)}{origin}</p>")
+        # A sentence that leans on the one before it is shown after it; the one before is context.
+        lead = f"<span class='qa-lead'>{escape(c.lead)}</span> " if c.lead else ""
+        parts.append(f"<p class='qa-quote'>{lead}{escape(c.sentence)} {_cite(c.number)}{origin}</p>")
     if answer.disagreement:
         claims = "; ".join(f"{escape(x.figure)} {_cite(x.number)}{f' ({escape(x.date)})' if x.date else ''}"
                            for x in answer.disagreement.claims)

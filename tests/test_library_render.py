@@ -100,3 +100,12 @@ def test_copies_and_differing_figures_are_shown_escaped():
     assert ("<strong>The sources differ:</strong> 10,000 &lt;troops&gt; <a class='qa-cite' "
             "href='#qa-source-1'>[1]</a> (2024-11-01); 8,000 soldiers") in html
     assert "Also carried by: &lt;b&gt;Courier&lt;/b&gt; (2024-11-02)" in html
+
+
+def test_a_leaning_sentence_is_shown_after_its_lead_which_is_context():
+    from dataclasses import replace
+
+    c = replace(_citation("That is because prices <rose>.", "One"), lead="Kim said he <worried>.")
+    html = answer_html(Answer(question="q", found=True, text="t", citations=(c,)))
+    assert ("<span class='qa-lead'>Kim said he &lt;worried&gt;.</span> That is because prices &lt;rose&gt;. "
+            "<a class='qa-cite'") in html
