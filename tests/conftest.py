@@ -60,6 +60,23 @@ def engine(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> object:
     return Engine(settings, real_embedder)
 
 
+@pytest.fixture
+def site():
+    """The standard test site, served on 127.0.0.1 for the test (tests/webserver.py)."""
+    from tests.webserver import serve, standard_site
+
+    with serve() as web:
+        yield standard_site(web)
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """An empty corpus folder."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    return folder
+
+
 def search(view, embedder, text: str, k: int = 10, history: tuple[str, ...] = ()) -> list:
     """The ranking's best `k` sentences for the question `text` (analysed as the engine does)."""
     from qa.question import analyze

@@ -4,26 +4,18 @@ tests/webserver.py (127.0.0.1 only), with the real bundled model where the index
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from qa.formats.html import saved_url
 from tests.test_cli import qa
-from tests.webserver import WebServer, closed_port, serve, standard_site
+from tests.webserver import KURSK, WebServer, closed_port
 
-KURSK = "/news/2024/11/05/pentagon-kursk"
 TROOPS = "/news/2024/10/31/troops-withdraw"
 KURSK_FILE = "127.0.0.1-news-2024-11-05-pentagon-kursk.html"
 TROOPS_FILE = "127.0.0.1-news-2024-10-31-troops-withdraw.html"
 FAST = {"QA_FETCH_DELAY_S": "0"}
-
-
-@pytest.fixture
-def site() -> Iterator[WebServer]:
-    with serve() as web:
-        yield standard_site(web)
 
 
 @pytest.fixture

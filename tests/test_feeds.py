@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,27 +10,12 @@ import pytest
 
 from qa.errors import QAError
 from qa.feeds import FEEDS, FeedError, FeedStateError, add_feed, list_feeds, remove_feed, sync
-from qa.fetch import FetchOptions, HostPacer
+from qa.fetch import HostPacer
 from qa.formats.html import saved_url
-from tests.webserver import ATOM, RSS, Response, WebServer, serve, standard_site
+from tests.webserver import ATOM, KURSK, QUICK, RSS, Response, WebServer
 
-QUICK = FetchOptions(timeout_s=0.5, deadline_s=1.0, per_host_delay_s=0)
-KURSK = "/news/2024/11/05/pentagon-kursk"
 TROOPS = "/news/2024/10/31/troops-withdraw"
 CEASEFIRE = "/news/ceasefire-talks"
-
-
-@pytest.fixture
-def site() -> Iterator[WebServer]:
-    with serve() as web:
-        yield standard_site(web)
-
-
-@pytest.fixture
-def corpus_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    return folder
 
 
 def pages(corpus_dir: Path) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,23 +22,7 @@ from qa.sources import (
     normalize_url,
     with_mark,
 )
-from tests.webserver import Response, WebServer, closed_port, serve, standard_site
-
-KURSK = "/news/2024/11/05/pentagon-kursk"
-QUICK = FetchOptions(timeout_s=0.5, deadline_s=1.0, per_host_delay_s=0)
-
-
-@pytest.fixture
-def site() -> Iterator[WebServer]:
-    with serve() as web:
-        yield standard_site(web)
-
-
-@pytest.fixture
-def corpus_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    return folder
+from tests.webserver import KURSK, QUICK, Response, WebServer, closed_port
 
 
 def reason(excinfo: pytest.ExceptionInfo[FetchError]) -> str:

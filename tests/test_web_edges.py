@@ -8,7 +8,6 @@ import base64
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ import pytest
 from qa.api import Guard
 from qa.errors import IndexMissingError, QAError
 from qa.feeds import FEEDS, Feed, FeedSync, SyncReport, add_feed, list_feeds
-from qa.fetch import FetchOptions
 from qa.indexing import BuildReport
 from qa.library import FeedSyncer, LibraryView, add_web_pages_and_index, library_view, split_urls
 from qa.render import (
@@ -30,16 +28,7 @@ from qa.render import (
 )
 from qa.settings import Settings
 from qa.sources import AddReport
-from tests.webserver import WebServer, serve, standard_site
-
-KURSK = "/news/2024/11/05/pentagon-kursk"
-QUICK = FetchOptions(timeout_s=0.5, deadline_s=1.0, per_host_delay_s=0)
-
-
-@pytest.fixture
-def site() -> Iterator[WebServer]:
-    with serve() as web:
-        yield standard_site(web)
+from tests.webserver import KURSK, QUICK, WebServer
 
 
 @pytest.fixture

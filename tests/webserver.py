@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from qa.fetch import FetchOptions
+
 WEB = Path(__file__).resolve().parent / "data" / "web"
 HTML = "text/html; charset=utf-8"
 RSS = "application/rss+xml; charset=utf-8"
@@ -216,3 +218,7 @@ def standard_site(site: WebServer) -> WebServer:
         routes[f"/hops/{n}"] = redirect(f"/hops/{n + 1}")
     routes["/hops/7"] = Response(body=kursk)
     return site
+
+
+KURSK = "/news/2024/11/05/pentagon-kursk"  # a page of the standard site
+QUICK = FetchOptions(timeout_s=0.5, deadline_s=1.0, per_host_delay_s=0)  # short limits, no pacing
