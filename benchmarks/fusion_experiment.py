@@ -8,9 +8,9 @@ embedder per file). For every answerable question, `qa.retrieval.signal_table` g
 of every candidate sentence (the names of `qa.retrieval.WEIGHTS`: dense cosine of the sentence and
 of the topic-reduced question, BM25 of the sentence, cosine and BM25 of its best chunk, cosine of
 its neighbours, a length prior, and the answer cues: the kind of answer asked, a figure of the unit
-asked), with the answer cues checked on every candidate (`cue_pool=None`) so that any weights can
-be tried. Each weight set is applied with the product's own `qa.retrieval.fuse`; candidates are
-ranked by the fused score (stable sort, as `rank` sorts) and scored by answer-in-top-1/top-3
+asked), with every answer cue checked on every candidate (`cue_pool=None`, `cues=CUES`) so that
+any weights can be tried. Each weight set is applied with the product's own `qa.retrieval.fuse`;
+candidates are ranked by the fused score (stable sort, as `rank` sorts) and scored by answer-in-top-1/top-3
 (`qa.evaluation.contains_answer`, SQuAD's normalization, on each candidate's text).
 
 Rows: the named ablations the README's "Answers" section quotes (signals added one group at a time,
@@ -48,6 +48,7 @@ from qa.evaluation import contains_answer, evaluate, load_squad, write_corpus  #
 from qa.indexing import build_index  # noqa: E402
 from qa.question import analyze  # noqa: E402
 from qa.retrieval import WEIGHTS, LiveIndex, SignalTable, fuse, rank, signal_table  # noqa: E402
+from qa.retrieval.cues import CUES  # noqa: E402
 from qa.retrieval.ranking import ANSWER_TYPE_POOL  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -115,7 +116,7 @@ def run_file(path: Path) -> FileRun:
         answerable = [q for q in squad.questions if q.answers]
         for q in answerable:
             question = analyze(q.question, dated=view.spans_dates)
-            table = signal_table(view, embedder, question, cue_pool=None)
+            table = signal_table(view, embedder, question, cue_pool=None, cues=CUES)
             gold = np.array([contains_answer(t, q.answers) for t in view.texts(table.rows)], dtype=bool)
             cases.append(Case(table, gold))
             hits = [contains_answer(h.text, q.answers) for h in rank(view, embedder, question, k=10)[:3]]

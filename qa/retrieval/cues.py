@@ -8,11 +8,13 @@ outcome asked ("10 times"; soldiers killed only when the question asks how many 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from qa.figures import MONTH_NAMES, NUMBER_WORDS, SCALES, states_figure
 from qa.question import MAX_PHRASE, AnswerType, Question
 from qa.terms import WORD, fold, name_words, terms
 
+CUES = ("answer_type", "counted", "phrase", "novelty")  # the cues, in the order `fuse` adds them
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(" + "|".join([*NUMBER_WORDS, *SCALES, "half"]) + r")\b", re.I)
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _YEAR_OR_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\b("
@@ -43,17 +45,22 @@ def counts_what_is_asked(sentence: str, question: Question) -> bool:
         and states_figure(sentence, question.units, question.outcome)
 
 
-CUES = ("answer_type", "counted", "phrase", "novelty")
-
-
-def answer_cues(texts: list[str], question: Question, topic: frozenset[str]) -> dict[str, list]:
-    """Each cue (`CUES`) of each sentence, for the sentences checked."""
-    typed = [has_answer_type(t, question, topic) for t in texts]
-    asked = set(question.terms) | topic
-    return {"answer_type": typed,
-            "counted": [ok and counts_what_is_asked(t, question) for ok, t in zip(typed, texts, strict=True)],
-            "phrase": [phrase(t, question) for t in texts],
-            "novelty": [novelty(t, asked) for t in texts]}
+def answer_cues(texts: list[str], question: Question, topic: frozenset[str],
+                names: Collection[str] = CUES) -> dict[str, list]:
+    """The named cues (`CUES`) of each sentence, for the sentences checked."""
+    out: dict[str, list] = {}
+    if "answer_type" in names or "counted" in names:
+        typed = [has_answer_type(t, question, topic) for t in texts]
+        out["answer_type"] = typed
+        if "counted" in names:
+            out["counted"] = [ok and counts_what_is_asked(t, question)
+                              for ok, t in zip(typed, texts, strict=True)]
+    if "phrase" in names:
+        out["phrase"] = [phrase(t, question) for t in texts]
+    if "novelty" in names:
+        asked = set(question.terms) | topic
+        out["novelty"] = [novelty(t, asked) for t in texts]
+    return out
 
 
 def phrase(sentence: str, question: Question) -> float:

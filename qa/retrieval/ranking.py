@@ -8,6 +8,7 @@ the index stores term counts, and the ranking turns them into scores.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,9 +66,10 @@ def reduce_question(question: str, topic: frozenset[str]) -> str:
 
 
 def signal_table(view: IndexView, embedder: Embedder, question: Question, scope: Scope = _EVERYTHING,
-                 cue_pool: int | None = ANSWER_TYPE_POOL) -> SignalTable:
+                 cue_pool: int | None = ANSWER_TYPE_POOL, cues: Collection[str] | None = None) -> SignalTable:
     """The signals of the candidates for `question`; answer cues for the `cue_pool` best by the
-    other signals (None: for every candidate)."""
+    other signals (None: for every candidate). `cues`: which (`CUES`) to check; None: those the
+    shipped weights use."""
     asked = question.queries
     vectors = embedder.encode(list(asked) + [reduce_question(q, view.topic_terms) for q in asked])
     queries = [Query(view, q, vectors[i], vectors[len(asked) + i]) for i, q in enumerate(asked)]
@@ -77,14 +79,20 @@ def signal_table(view: IndexView, embedder: Embedder, question: Question, scope:
         return SignalTable(cand, None, [])
     layout = view.layout(cand)
     table = SignalTable(cand, layout, [q.signals(cand, layout) for q in queries])
+    wanted = [c for c in CUES if (c in cues if cues is not None else WEIGHTS[c])]
+    if question.answer_type is None:  # no kind of answer asked: those cues are off
+        wanted = [c for c in wanted if c not in ("answer_type", "counted")]
+    if not wanted:
+        return table
     # The cues only reorder near the top: checked there only.
     base = fuse(table)
     pool = np.argsort(-base, kind="stable")[:cue_pool] if cue_pool is not None else np.arange(len(cand))
-    found = answer_cues(view.texts(cand[pool]), question, view.topic_terms)
-    cues = {name: np.zeros(len(cand), dtype=bool if name == "answer_type" else np.float32) for name in found}
-    for name, values in found.items():
-        cues[name][pool] = values
-    return SignalTable(cand, layout, table.queries, cues)
+    found = answer_cues(view.texts(cand[pool]), question, view.topic_terms, wanted)
+    values = {name: np.zeros(len(cand), dtype=bool if name == "answer_type" else np.float32)
+              for name in found}
+    for name, checked in found.items():
+        values[name][pool] = checked
+    return SignalTable(cand, layout, table.queries, values)
 
 
 def fuse(table: SignalTable, weights: dict[str, float] = WEIGHTS) -> np.ndarray:
