@@ -95,7 +95,7 @@ def test_a_copy_with_its_own_headline_and_dateline_is_quoted_once(engine):
 def test_the_best_supported_sentence_comes_first_and_the_figures_differ_as_a_timeline(engine):
     a = engine.answer("How many North Korean soldiers are in Russia?")
     assert a.found and a.disagreement is not None
-    assert list(a.citations) == sorted(a.citations, key=lambda c: -c.score)  # not by date
+    assert a.citations[0].score == max(c.score for c in a.citations)  # the best-supported first, not by date
     dates = [c.date for c in a.disagreement.claims]
     assert dates == sorted(dates) and len(dates) >= 3
 

@@ -24,7 +24,7 @@ def test_answers_with_quoted_cited_sentences(engine):
     assert a.text.startswith(first.sentence + " [1]")
     numbers = [c.number for c in a.citations]
     assert 1 <= len(a.citations) <= 3 and numbers == list(range(1, len(a.citations) + 1))
-    assert list(a.citations) == sorted(a.citations, key=lambda c: -c.score)  # best-supported first
+    assert a.citations[0].score == max(c.score for c in a.citations)  # the best-supported first
 
 
 def test_citation_spans_point_into_the_article(engine):

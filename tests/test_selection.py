@@ -76,3 +76,28 @@ def test_no_disagreement_without_a_figure_question_or_on_other_counts():
                  _hit(1, "8,000 tourists visited.", b)]
     assert differing(analyze("How many North Korean troops are in Russia?"), off_topic,
                      _own_story) is None
+
+
+class _Vectors:
+    """Sentence vectors by row, for `varied`."""
+
+    def __init__(self, vectors: dict[int, list[float]]):
+        self.vectors = vectors
+
+    def sentence_vectors(self, rows):
+        import numpy as np
+
+        v = np.array([self.vectors[int(r)] for r in rows], dtype=np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_varied_keeps_the_best_first_and_prefers_a_sentence_that_says_something_else():
+    from qa.answering.select import varied
+
+    a = _article("a")
+    hits = [_hit(0, "Best.", a, 2.0), _hit(1, "Almost the same.", a, 1.9), _hit(2, "Something else.", a, 1.8)]
+    view = _Vectors({0: [1, 0, 0], 1: [0.99, 0.1, 0], 2: [0, 1, 0]})
+    assert [h.row for h in varied(hits, 2, view)] == [0, 2]
+    assert [h.row for h in varied(hits, 3, view)] == [0, 2, 1]
+    alike = _Vectors({0: [1, 0, 0], 1: [0, 1, 0], 2: [0, 0.9, 0.1]})
+    assert [h.row for h in varied(hits, 2, alike)] == [0, 1]  # by score when none repeats the first

@@ -17,7 +17,7 @@ from datetime import date
 from qa.answering.compose import citation, compose, iso
 from qa.answering.differ import POOL, differing
 from qa.answering.model import Answer, AnswerOptions, Citation, Claim, Disagreement
-from qa.answering.select import diverse, passing, story_of
+from qa.answering.select import diverse, passing, story_of, varied
 from qa.answering.status import IndexStatus, folder_status
 from qa.embedding import Embedder, Progress
 from qa.indexing import BuildReport, build_index
@@ -59,7 +59,9 @@ class Engine:
         timings = {"search": (time.perf_counter() - started) * 1000}
         quotable = passing(hits, threshold)
         story = story_of(view)
-        chosen = diverse(quotable, k, story)
+        # A latest question keeps its recency-ranked sentences; the others are varied (select.varied).
+        unrepeated = diverse(quotable, k if q.asks_latest else len(quotable), story)
+        chosen = unrepeated if q.asks_latest else varied(unrepeated, k, view)
         if not chosen:
             closest = tuple(citation(view, i + 1, h) for i, h in enumerate(diverse(hits, 2, story)))
             timings["total"] = (time.perf_counter() - started) * 1000

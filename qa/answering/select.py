@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from qa.retrieval import IndexView, ScoredSentence
 from qa.terms import terms
 
+# Beyond the first (the best-supported), each further sentence quoted is the best by
+# MMR_RELEVANCE x its score - (1 - MMR_RELEVANCE) x MMR_SCALE x its highest cosine to those chosen:
+# three sentences that each say something (benchmarks/results/realnews-questions.md).
+MMR_RELEVANCE, MMR_SCALE = 0.85, 3.0
 REPEAT_OVERLAP = 0.8  # share of the shorter sentence's terms that makes it a repeat of another
 COPY_OVERLAP = 0.6  # the same, between two copies of one syndicated story (edited lightly)
 
@@ -49,3 +55,18 @@ def diverse(hits: list[ScoredSentence], k: int, story: Story) -> list[ScoredSent
         chosen.append(h)
         seen.append((words, own))
     return chosen
+
+
+def varied(hits: list[ScoredSentence], k: int, view: IndexView) -> list[ScoredSentence]:
+    """Up to `k` of `hits` (best first, no repeats): the best, then each next one the best trade of
+    its score against its likeness to those already chosen (maximal marginal relevance)."""
+    if len(hits) <= 1 or k <= 1:
+        return hits[:k]
+    vectors = view.sentence_vectors(np.array([h.row for h in hits], dtype=np.int64))
+    likeness = vectors @ vectors.T
+    chosen = [0]
+    while len(chosen) < min(k, len(hits)):
+        rest = [i for i in range(len(hits)) if i not in chosen]
+        chosen.append(max(rest, key=lambda i: MMR_RELEVANCE * hits[i].score
+                          - (1 - MMR_RELEVANCE) * MMR_SCALE * float(likeness[i, chosen].max())))
+    return [hits[i] for i in chosen]

@@ -102,6 +102,9 @@ class FolderView:
     def texts(self, rows: np.ndarray) -> list[str]:
         return [self.snapshot.sentence_text(int(r)) for r in rows]
 
+    def sentence_vectors(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self.snapshot.sentence_vectors[np.asarray(rows, dtype=np.int64)])
+
     def records(self, rows: Sequence[int]) -> list[Record]:
         snap = self.snapshot
         out = []

@@ -142,6 +142,10 @@ class IndexView(Protocol):
 
     def texts(self, rows: np.ndarray) -> list[str]: ...
 
+    def sentence_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The unit-length vectors of the given sentence rows, one row each."""
+        ...
+
     def records(self, rows: Sequence[int]) -> list[Record]: ...
 
     def doc_freq(self, terms: Sequence[str]) -> np.ndarray:
