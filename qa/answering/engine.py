@@ -49,8 +49,9 @@ class Engine:
         `max_sentences` sentences quoted from the articles in `options.scope`, each with its
         citation; or decline when the best sentence's confidence is under `min_confidence`."""
         started = time.perf_counter()
-        if is_blank(normalize(question)):
-            return Answer(question=normalize(question), found=False, text=EMPTY_QUESTION)
+        asked = normalize(question)
+        if is_blank(asked):
+            return Answer(question=asked, found=False, text=EMPTY_QUESTION)
         view = self.view()
         q = analyze(question, history, dated=view.spans_dates)
         k = options.max_sentences or self.settings.max_sentences

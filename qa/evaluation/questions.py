@@ -20,6 +20,7 @@ from qa.answering import Answer, Citation, Engine
 from qa.dateline import split_dateline
 from qa.embedding import Embedder, Progress
 from qa.errors import QAError
+from qa.evaluation.pages import load_gold, squash
 from qa.evaluation.scratch import scratch_engine
 from qa.evaluation.squad import detail_row
 from qa.settings import Settings
@@ -49,24 +50,20 @@ def is_questions_file(path: Path) -> bool:
         return False
 
 
-def _squash(text: str) -> str:
-    return " ".join(text.split())
-
-
 class _Furniture:
     """Whether a cited sentence is page furniture: the article's headline or a heading, a dateline,
     or a snippet the folder's gold.json calls boilerplate for that file."""
 
     def __init__(self, engine: Engine, gold: Path):
         self.view = engine.view()
-        records = json.loads(gold.read_text(encoding="utf-8")) if gold.is_file() else []
-        self.without = {r["file"]: [_squash(s) for s in r.get("without", ())] for r in records}
+        pages = load_gold(gold.parent) if gold.is_file() else []
+        self.without = {p.file: [squash(s) for s in p.without] for p in pages}
 
     def __call__(self, c: Citation) -> bool:
         article = self.view.article(c.article_id)
-        sentence = _squash(c.sentence)
-        headings = ({_squash(h.text).casefold() for h in article.headings}
-                    | {_squash(article.title).casefold()})
+        sentence = squash(c.sentence)
+        headings = ({squash(h.text).casefold() for h in article.headings}
+                    | {squash(article.title).casefold()})
         file = c.source.location.rsplit("/", 1)[-1]
         return (sentence.casefold() in headings or split_dateline(sentence)[1] > 0
                 or any(s in sentence for s in self.without.get(file, ())))
@@ -85,7 +82,7 @@ def evaluate_questions(engine: Engine, spec: dict, gold: Path,
         latencies.append(seconds)
 
         def hit(c: Citation, q: dict = q) -> bool:
-            return c.source.location == q["file"] and _squash(q["answer"]) in _squash(c.sentence)
+            return c.source.location == q["file"] and squash(q["answer"]) in squash(c.sentence)
 
         cites = list(answer.citations)
         answered += answer.found
