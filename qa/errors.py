@@ -48,3 +48,7 @@ class QuestionError(QAError):
 
 class DependencyError(QAError):
     """A package the program needs cannot be imported; the message says what to install."""
+
+
+class DatabaseError(QAError):
+    """The index database cannot be reached, logged in to, or used (the message says which and why)."""

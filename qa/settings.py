@@ -41,6 +41,10 @@ class Settings:
     api_token: str = ""  # a bearer token the REST API and MCP accept (once set, the API needs a login)
     feed_sync_minutes: float = 0.0  # the web app syncs the followed feeds this often (0: never by itself)
     fetch_delay_s: float = 1.0  # seconds between two requests to one web host (qa add, feed syncs)
+    # postgresql://user:password@host:port/db puts the index in PostgreSQL + pgvector (blank: the
+    # folder index_dir). Several hosts with ?target_session_attrs=read-write follow a failover.
+    database_url: str = ""
+    read_urls: str = ""  # comma-separated replica URLs that answer questions (blank: database_url)
 
     def __post_init__(self) -> None:
         if not 16 <= self.chunk_tokens <= 2048:
@@ -53,8 +57,19 @@ class Settings:
             raise ConfigError(f"max_sentences must be between 1 and 10, got {self.max_sentences}")
         if self.keep_builds < 1:
             raise ConfigError(f"keep_builds must be at least 1, got {self.keep_builds}")
+        for url in [self.database_url, *self.read_urls.split(",")]:
+            if url.strip() and not url.strip().startswith(("postgresql://", "postgres://")):
+                raise ConfigError(f"a database URL must start with postgresql://, got {url.strip()[:40]!r}")
+        if self.read_urls.strip() and not self.database_url:
+            raise ConfigError("QA_READ_URLS needs QA_DATABASE_URL (the primary, where builds are written)")
         if self.bf16 not in ("auto", "1", "0"):
             raise ConfigError(f"bf16 must be auto, 1 or 0, got {self.bf16!r}")
+
+    @property
+    def read_url_list(self) -> list[str]:
+        """The URLs questions are answered from: the replicas, else the primary."""
+        urls = [u.strip() for u in self.read_urls.split(",") if u.strip()]
+        return urls or ([self.database_url] if self.database_url else [])
 
     def users(self) -> list[tuple[str, str]]:
         """The logins of `auth` and `auth_file`."""

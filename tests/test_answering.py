@@ -29,7 +29,7 @@ def test_answers_with_quoted_cited_sentences(engine):
 
 def test_citation_spans_point_into_the_article(engine):
     a = engine.answer("What did Lloyd Austin call for?")
-    view = engine.view()
+    view = engine.index.get()
     for c in a.citations:
         text = view.article(c.article_id).text
         assert text[c.start:c.end] == c.sentence
@@ -124,7 +124,7 @@ def test_hostile_or_foreign_questions_get_a_sane_reply(engine, q):
     assert a.text and len(a.question) <= 2000
     if not a.found:
         assert a.text == NOT_FOUND
-    view = engine.view()
+    view = engine.index.get()
     for c in a.citations + a.closest:
         assert view.article(c.article_id).text[c.start:c.end] == c.sentence
         assert c.sentence in a.text or not a.found
@@ -170,7 +170,7 @@ def test_a_sentence_that_leans_on_the_one_before_is_shown_with_it(engine):
     if leaning.lead:  # shown before it, verbatim
         assert leaning.lead.startswith(kim) \
             and f"{leaning.lead} {leaning.sentence} [{leaning.number}]" in a.text
-        assert engine.view().article(leaning.article_id).text.index(leaning.lead) < leaning.start
+        assert engine.index.get().article(leaning.article_id).text.index(leaning.lead) < leaning.start
     else:  # or quoted itself, and then not shown twice
         assert any(s.startswith(kim) for s in quoted) and a.text.count(kim) == 1
 

@@ -10,7 +10,8 @@ figures for what is asked, the answer quotes each of them and says that they dif
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import date
 
@@ -18,7 +19,7 @@ from qa.answering.compose import citation, compose, iso
 from qa.answering.differ import POOL, differing
 from qa.answering.model import Answer, AnswerOptions, Citation, Claim, Disagreement
 from qa.answering.select import diverse, passing, story_of, varied
-from qa.answering.status import IndexStatus, folder_status
+from qa.answering.status import IndexStatus, database_status, folder_status
 from qa.embedding import Embedder, Progress
 from qa.indexing import BuildReport, build_index
 from qa.question import analyze, is_blank, normalize
@@ -34,14 +35,22 @@ class Engine:
     """Answers questions from the newest published build of the configured index."""
 
     def __init__(self, settings: Settings, embedder: Embedder, background_reload: bool = False):
-        """`background_reload`: answer from the loaded build while a newer one loads (the web app)."""
+        """The folder index of `settings.index_dir`, or the database of `settings.database_url`.
+        `background_reload`: answer from the loaded build while a newer one loads (the folder index
+        in the web app; the database index holds nothing to load)."""
         self.settings = settings
         self.embedder = embedder
-        self.index = LiveIndex(settings.index_dir, embedder.model_id, background=background_reload)
+        if settings.database_url:
+            from qa.postgres.index import PgIndex
 
-    def view(self) -> IndexView:
-        """The build that answers now."""
-        return self.index.get()
+            self.index: LiveIndex | PgIndex = PgIndex(settings.read_url_list, embedder.model_id,
+                                                      settings.exact_limit)
+        else:
+            self.index = LiveIndex(settings.index_dir, embedder.model_id, background=background_reload)
+
+    def reading(self) -> AbstractContextManager[IndexView]:
+        """The build that answers now, for the duration of one request (`with engine.reading() as view`)."""
+        return self.index.reading()
 
     def answer(self, question: str, history: Sequence[str] = (),
                options: AnswerOptions = DEFAULT_OPTIONS) -> Answer:
@@ -52,7 +61,11 @@ class Engine:
         asked = normalize(question)
         if is_blank(asked):
             return Answer(question=asked, found=False, text=EMPTY_QUESTION)
-        view = self.view()
+        with self.reading() as view:
+            return self._answer(view, question, history, options, started)
+
+    def _answer(self, view: IndexView, question: str, history: Sequence[str], options: AnswerOptions,
+                started: float) -> Answer:
         q = analyze(question, history, dated=view.spans_dates)
         k = options.max_sentences or self.settings.max_sentences
         threshold = self.settings.min_confidence if options.min_confidence is None else options.min_confidence
@@ -88,17 +101,25 @@ class Engine:
 
     def status(self) -> IndexStatus:
         """What the index holds and whether the corpus changed since it was built."""
-        return folder_status(self.settings)
+        if not self.settings.database_url:
+            return folder_status(self.settings)
+        with self.reading() as view:
+            return database_status(self.settings, view, self.index.where)
 
     def articles(self) -> list[ArticleSummary]:
         """Every indexed article with its sentence count, newest first."""
-        return sorted(self.view().summaries(),
-                      key=lambda s: (s.article.published or date.min, s.article.title), reverse=True)
+        with self.reading() as view:
+            summaries = view.summaries()
+        return sorted(summaries, key=lambda s: (s.article.published or date.min, s.article.title), reverse=True)
 
     def rebuild(self, progress: Progress | None = None, *, full: bool = False,
                 wait: bool = True) -> BuildReport:
         """Update the index from the corpus folder and return once this engine answers from it (the
         previous build answers meanwhile)."""
+        if self.settings.database_url:  # every app server notices the new build id at its next question
+            from qa.postgres.writer import build_database
+
+            return build_database(self.settings, self.embedder, full=full, progress=progress, wait=wait)
         report = build_index(self.settings, self.embedder, full=full, progress=progress, wait=wait)
         self.index.get(wait=True)
         return report
@@ -107,11 +128,12 @@ class Engine:
         """The cited articles' texts, from the build that answers now; an article changed since the
         answer (a newer build loaded in between) is left out rather than shown with the wrong
         highlight."""
-        view, out = self.view(), {}
-        for c in answer.citations + answer.closest:
-            article = view.article(c.article_id)
-            if article is not None and article.text[c.start:c.end] == c.sentence:
-                out[c.article_id] = article.text
+        out = {}
+        with self.reading() as view:
+            for c in answer.citations + answer.closest:
+                article = view.article(c.article_id)
+                if article is not None and article.text[c.start:c.end] == c.sentence:
+                    out[c.article_id] = article.text
         return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from qa import store
 from qa.answering.compose import source
@@ -11,10 +12,13 @@ from qa.errors import QAError
 from qa.indexing import corpus_fingerprint
 from qa.settings import Settings
 
+if TYPE_CHECKING:
+    from qa.postgres.view import PgView
+
 
 @dataclass(frozen=True, kw_only=True)
 class IndexStatus:
-    backend: str  # "folder index"
+    backend: str  # "folder index" or "PostgreSQL + pgvector"
     location: str  # where the active build is
     build_id: str
     built_at: str
@@ -78,6 +82,28 @@ def folder_status(settings: Settings) -> IndexStatus:
                        chunking=f"{c.chunk_tokens} tokens ({c.tiktoken_encoding}), "
                                 f"{c.chunk_overlap} sentence overlap",
                        corpus_changed=changed, updates=updates,
+                       copy_groups=tuple(tuple(source(articles[i]) for i in g) for g in groups),
+                       not_english=tuple((source(a), a.language) for a in articles.values()
+                                         if a.language != "en"))
+
+
+def database_status(settings: Settings, view: PgView, where: str) -> IndexStatus:
+    """The status of the PostgreSQL index at `where`, read through `view`."""
+    build, config = view.build, view.config
+    try:
+        changed = "no" if corpus_fingerprint(settings.corpus_dir) == build.corpus_fingerprint else \
+            "yes - run `qa index` to update"
+    except QAError as exc:
+        changed = f"unknown ({exc})"
+    articles = {s.article.id: s.article for s in view.summaries()}
+    groups = sorted({view.copies(i) for i in articles} - {()}, key=lambda g: articles[g[0]].location)
+    return IndexStatus(backend="PostgreSQL + pgvector", location=where, build_id=build.build_id,
+                       built_at=build.built_at, articles=build.articles, sentences=build.sentences,
+                       chunks=build.chunks, model=config.model, dimension=config.dimension,
+                       vector_index=view.vector_index,
+                       chunking=f"{config.chunk_tokens} tokens ({config.tiktoken_encoding}), "
+                                f"{config.chunk_overlap} sentence overlap",
+                       corpus_changed=changed, updates=None,
                        copy_groups=tuple(tuple(source(articles[i]) for i in g) for g in groups),
                        not_english=tuple((source(a), a.language) for a in articles.values()
                                          if a.language != "en"))

@@ -55,12 +55,13 @@ class _Furniture:
     or a snippet the folder's gold.json calls boilerplate for that file."""
 
     def __init__(self, engine: Engine, gold: Path):
-        self.view = engine.view()
+        self.engine = engine
         pages = load_gold(gold.parent) if gold.is_file() else []
         self.without = {p.file: [squash(s) for s in p.without] for p in pages}
 
     def __call__(self, c: Citation) -> bool:
-        article = self.view.article(c.article_id)
+        with self.engine.reading() as view:
+            article = view.article(c.article_id)
         sentence = squash(c.sentence)
         headings = ({squash(h.text).casefold() for h in article.headings}
                     | {squash(article.title).casefold()})

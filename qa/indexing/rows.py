@@ -125,7 +125,7 @@ def group_copies(articles: list[Article], previous: Previous | None,
     members of the groups they touch. A delta build reads the stored shingles of those and of the
     delta's articles only; the base's other articles are found through its postings."""
     by_id = {a.id: a for a in articles}
-    order = _cited_first(by_id)
+    order = cited_first(by_id)
     if previous is None:
         signatures = {a.id: syndication.shingles(a.text) for a in articles}
         return syndication.copy_groups(signatures, order=order), signatures
@@ -142,7 +142,7 @@ def group_copies(articles: list[Article], previous: Previous | None,
     return syndication.copy_groups(signatures, order=order, known=(earlier, touched), base=base), signatures
 
 
-def _cited_first(articles: dict[str, Article]) -> Callable[[str], tuple[object, ...]]:
+def cited_first(articles: dict[str, Article]) -> Callable[[str], tuple[object, ...]]:
     """Order of syndicated copies: the earliest published is the one cited, then the longest."""
     def key(article_id: str) -> tuple[object, ...]:
         a = articles[article_id]

@@ -76,6 +76,9 @@ class FolderView:
         vocab = self.snapshot.sentence_counts.vocab
         return np.array([self._df[vocab[t]] if t in vocab else 0 for t in terms], dtype=np.int64)
 
+    def rows(self) -> np.ndarray:
+        return np.arange(self.sentence_count)
+
     def allowed(self, scope: Scope) -> Mask | None:
         if scope.everything:
             return None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from qa import store
@@ -29,6 +31,11 @@ class LiveIndex:
 
     def current_build_id(self) -> str | None:
         return store.current_build_id(self.index_dir)
+
+    @contextmanager
+    def reading(self) -> Iterator[FolderView]:
+        """The build that answers now (a loaded build needs nothing released afterwards)."""
+        yield self.get()
 
     def get(self, wait: bool | None = None) -> FolderView:
         build_id = store.current_build_id(self.index_dir)

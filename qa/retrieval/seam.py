@@ -2,9 +2,10 @@
 
 An `IndexView` is one build of an index, read-only. Ranking asks it for dense candidates under a
 filter, exact cosines and BM25 scores of given rows, the layout of given rows (their chunks and
-neighbours), texts and records of given rows, and term statistics. The folder index
-(`qa.retrieval.folder`) implements it; another backend plugs in by implementing the same protocol,
-without touching ranking or answering.
+neighbours), texts and records of given rows, and term statistics. Rows are integers
+that identify sentences (and chunks) within one build, not necessarily 0..n-1. The folder index
+(`qa.retrieval.folder`) and the PostgreSQL index (`qa.postgres.view`) implement it; ranking and
+answering read only this protocol.
 """
 
 from __future__ import annotations
@@ -125,6 +126,10 @@ class IndexView(Protocol):
     chunk_count: int
     spans_dates: bool  # articles of several publication dates: "the latest" means something
     topic_terms: frozenset[str]  # terms in more than TOPIC_SHARE of the sentences
+
+    def rows(self) -> np.ndarray:
+        """Every sentence row, ascending (a small index is ranked over all of them)."""
+        ...
 
     def allowed(self, scope: Scope) -> Allowed | None:
         """The rows of `scope`; None when it admits every row."""

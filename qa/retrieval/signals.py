@@ -68,9 +68,8 @@ class Query:
 
 def candidates(view: IndexView, queries: list[Query], allowed: Allowed | None) -> np.ndarray:
     """Union of the best rows of each signal of each query (all rows when the index is small)."""
-    n = view.sentence_count
-    if n <= 2 * CANDIDATES:
-        cand = np.arange(n)
+    if view.sentence_count <= 2 * CANDIDATES:
+        cand = view.rows()
     else:  # filtered first, so a narrow filter still finds its sentences
         cand = np.unique(np.concatenate([p for q in queries for p in q.pools(allowed)]))
     return cand[allowed.contains(cand)] if allowed is not None else cand

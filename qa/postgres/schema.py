@@ -1,0 +1,115 @@
+"""The index's tables in PostgreSQL (schema `qa`), and the metadata row that says which build answers.
+
+One build is one transaction (`qa.postgres.writer`): readers see the previous build or the new one.
+
+- `meta`: `config` (the `IndexConfig` the index was written with) and `build` (build id, counts,
+  the mean row lengths BM25 needs, the next free row numbers).
+- `articles`: one row per article (`pk` never reused), its metadata as JSON, text and shingles.
+- `sentences`, `chunks`: rows numbered by `row` (never reused; an article's rows are consecutive),
+  with the vector, the row's length in BM25 terms, and for sentences the chunk rows holding it,
+  its neighbours in its article (-1: none) and the publication day (proleptic ordinal).
+- `terms`: every BM25 term with the number of sentences and of chunks holding it.
+- `sentence_postings`, `chunk_postings`: (term, row) -> count, with the row's length, covering
+  the primary key so that a query's postings are read from the index alone.
+- `copies`: the groups of syndicated copies, cited copy first; `files`: the corpus files read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
+
+SCHEMA = "qa"
+HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64
+
+_DDL = """
+CREATE SCHEMA qa;
+CREATE TABLE qa.meta (key text PRIMARY KEY, value jsonb NOT NULL);
+CREATE TABLE qa.articles (pk bigint PRIMARY KEY, id text NOT NULL UNIQUE, meta jsonb NOT NULL,
+    text text NOT NULL, published date, content_hash text NOT NULL, sentences int NOT NULL,
+    chunks int NOT NULL, shingles bytea NOT NULL);
+CREATE TABLE qa.files (path text PRIMARY KEY, size bigint NOT NULL, mtime_ns bigint NOT NULL,
+    status text NOT NULL, reason text NOT NULL, article_ids jsonb NOT NULL);
+CREATE TABLE qa.copies (article text PRIMARY KEY, group_id int NOT NULL, position int NOT NULL);
+CREATE TABLE qa.sentences (row bigint PRIMARY KEY, article bigint NOT NULL, ordinal int NOT NULL,
+    start_at int NOT NULL, end_at int NOT NULL, text text NOT NULL, terms int NOT NULL, day int,
+    chunk_lo bigint NOT NULL, chunk_hi bigint NOT NULL, prev bigint NOT NULL, next bigint NOT NULL,
+    embedding vector({dim}) NOT NULL);
+CREATE INDEX sentences_article ON qa.sentences (article);
+CREATE INDEX sentences_day ON qa.sentences (day);
+CREATE TABLE qa.chunks (row bigint PRIMARY KEY, article bigint NOT NULL, ordinal int NOT NULL,
+    first_sentence int NOT NULL, last_sentence int NOT NULL, start_at int NOT NULL, end_at int NOT NULL,
+    token_count int NOT NULL, text text NOT NULL, terms int NOT NULL, embedding vector({dim}) NOT NULL);
+CREATE INDEX chunks_article ON qa.chunks (article);
+CREATE TABLE qa.terms (id int PRIMARY KEY, term text NOT NULL UNIQUE, df_sentences int NOT NULL,
+    df_chunks int NOT NULL);
+CREATE TABLE qa.sentence_postings (term int NOT NULL, row bigint NOT NULL, tf int NOT NULL,
+    len int NOT NULL, PRIMARY KEY (term, row) INCLUDE (tf, len));
+CREATE INDEX sentence_postings_row ON qa.sentence_postings (row);
+CREATE TABLE qa.chunk_postings (term int NOT NULL, row bigint NOT NULL, tf int NOT NULL,
+    len int NOT NULL, PRIMARY KEY (term, row) INCLUDE (tf, len));
+CREATE INDEX chunk_postings_row ON qa.chunk_postings (row);
+"""
+_HNSW = (f"CREATE INDEX sentences_hnsw ON qa.sentences USING hnsw (embedding vector_ip_ops) "
+         f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildMeta:
+    """The `build` metadata row: what the answering build holds."""
+    build_id: str
+    built_at: str
+    articles: int
+    sentences: int
+    chunks: int
+    corpus_fingerprint: str
+    sentence_length: float  # mean row length in BM25 terms
+    chunk_length: float
+    next_article: int  # the next free pk / row numbers
+    next_sentence: int
+    next_chunk: int
+
+    @classmethod
+    def empty(cls) -> BuildMeta:
+        return cls(build_id="", built_at="", articles=0, sentences=0, chunks=0, corpus_fingerprint="",
+                   sentence_length=1.0, chunk_length=1.0, next_article=0, next_sentence=0, next_chunk=0)
+
+
+def exists(conn: psycopg.Connection) -> bool:
+    return conn.execute("SELECT to_regclass('qa.meta') IS NOT NULL").fetchone()[0]
+
+
+def create(conn: psycopg.Connection, dimension: int, hnsw: bool = True) -> None:
+    """Create every table (in the caller's transaction); `hnsw=False` leaves the vector index to
+    `create_hnsw`, once the rows are in."""
+    conn.execute(_DDL.format(dim=int(dimension)))
+    if hnsw:
+        create_hnsw(conn)
+
+
+def create_hnsw(conn: psycopg.Connection) -> None:
+    conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+    conn.execute(_HNSW)
+
+
+def drop(conn: psycopg.Connection) -> None:
+    conn.execute("DROP SCHEMA IF EXISTS qa CASCADE")
+
+
+def read_meta(conn: psycopg.Connection, key: str) -> Any:
+    row = conn.execute("SELECT value FROM qa.meta WHERE key = %s", (key,)).fetchone()
+    return None if row is None else row[0]
+
+
+def write_meta(conn: psycopg.Connection, key: str, value: Any) -> None:
+    conn.execute("INSERT INTO qa.meta VALUES (%s, %s::jsonb) ON CONFLICT (key) DO UPDATE SET value = "
+                 "excluded.value", (key, json.dumps(value)))
+
+
+def read_build(conn: psycopg.Connection) -> BuildMeta | None:
+    value = read_meta(conn, "build")
+    return None if value is None else BuildMeta(**value)

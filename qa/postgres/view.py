@@ -1,0 +1,259 @@
+"""One build of the PostgreSQL index as an `IndexView`, read inside one repeatable-read transaction.
+
+Every query of one question sees the same build. Dense candidates come from the HNSW index
+(iterative scans under a filter), or from exact scoring when the index is small or a filter leaves
+few sentences; BM25 is computed in the database from the postings, with the ranking's k1 and b.
+The app holds no vectors: only per-build statistics (`BuildCache`) and recently cited articles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from qa.articles import Article
+from qa.postgres.records import article_from
+from qa.postgres.schema import HNSW_EF_CONSTRUCTION, HNSW_M, BuildMeta
+from qa.retrieval.ranking import BM25_PARAMS
+from qa.retrieval.seam import ArticleSummary, Layout, Record, Scope
+from qa.store import IndexConfig
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from qa.postgres.index import PgIndex
+
+FILTERED_EXACT = 20_000  # a filter leaving at most this many sentences is scored exactly
+EF_SEARCH = 200  # HNSW candidates per scan: the ranking's pools are 200 rows
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildCache:
+    """What one build's questions share: its counts, statistics and copy groups."""
+    meta: BuildMeta
+    config: IndexConfig
+    spans_dates: bool
+    topic_terms: frozenset[str]
+    copies: dict[str, tuple[str, ...]]
+    exact: bool  # small enough to score every sentence exactly
+
+
+class PgAllowed:
+    """The sentences of a scope, as a SQL condition on `qa.sentences s`."""
+
+    def __init__(self, view: PgView, scope: Scope):
+        self.view = view
+        on_sentences, on_articles, self.params = [], [], {}
+        if scope.since is not None:
+            on_sentences.append("s.day >= %(since)s")
+            on_articles.append("a.published >= %(since_date)s")
+            self.params |= {"since": scope.since.toordinal(), "since_date": scope.since}
+        if scope.until is not None:
+            on_sentences.append("s.day <= %(until)s")
+            on_articles.append("a.published <= %(until_date)s")
+            self.params |= {"until": scope.until.toordinal(), "until_date": scope.until}
+        if scope.articles:
+            pks = view.query("SELECT pk FROM qa.articles WHERE id = ANY(%s)", (sorted(scope.articles),))
+            on_sentences.append("s.article = ANY(%(pks)s)")
+            on_articles.append("a.pk = ANY(%(pks)s)")
+            self.params["pks"] = [p for (p,) in pks]
+        self.sql, self._on_articles = " AND ".join(on_sentences), " AND ".join(on_articles)
+        self._size: int | None = None
+
+    @property
+    def size(self) -> int:
+        """How many sentences the scope admits."""
+        if self._size is None:
+            self._size = int(self.view.query(f"SELECT coalesce(sum(a.sentences), 0) FROM qa.articles a "
+                                             f"WHERE {self._on_articles}", self.params)[0][0])
+        return self._size
+
+    def contains(self, rows: np.ndarray) -> np.ndarray:
+        found = self.view.query(f"SELECT s.row FROM qa.sentences s WHERE s.row = ANY(%(rows)s) AND {self.sql}",
+                                {**self.params, "rows": rows.tolist()})
+        return np.isin(rows, np.array([r for (r,) in found], dtype=np.int64))
+
+
+class PgView:
+    """One build, read through one connection inside one transaction (`PgIndex.reading`)."""
+
+    def __init__(self, conn: psycopg.Connection, cache: BuildCache, index: PgIndex):
+        self._conn, self._cache, self._index = conn, cache, index
+        self.build, self.config, self.build_id = cache.meta, cache.config, cache.meta.build_id
+        self.sentence_count, self.chunk_count = cache.meta.sentences, cache.meta.chunks
+        self.spans_dates, self.topic_terms = cache.spans_dates, cache.topic_terms
+        self._terms: dict[str, tuple[int, int, int]] = {}  # term -> (id, sentences, chunks holding it)
+
+    @property
+    def vector_index(self) -> str:
+        """How dense candidates are found."""
+        if self._cache.exact:
+            return f"exact (every sentence scored; HNSW from {self._index.exact_limit + 1:,} sentences)"
+        return (f"pgvector HNSW (m={HNSW_M}, ef_construction={HNSW_EF_CONSTRUCTION}, ef_search={EF_SEARCH}), "
+                f"exact under a filter of at most {FILTERED_EXACT:,} sentences")
+
+    def query(self, sql: str, params: object = None) -> list[tuple]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def rows(self) -> np.ndarray:
+        return _ints(self.query("SELECT row FROM qa.sentences ORDER BY row"))
+
+    def allowed(self, scope: Scope) -> PgAllowed | None:
+        return None if scope.everything else PgAllowed(self, scope)
+
+    def dense(self, vectors: np.ndarray) -> PgDense:
+        return PgDense(self, vectors)
+
+    def chunk_scores(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return _cosines(self, "qa.chunks", vector[None, :], rows)[0]
+
+    def lexical(self, terms: Sequence[str], table: str) -> PgLexical:
+        return PgLexical(self, terms, table)
+
+    def layout(self, rows: np.ndarray) -> Layout:
+        found = {r[0]: r[1:] for r in self.query(
+            "SELECT row, chunk_lo, chunk_hi, prev, next, end_at - start_at, day FROM qa.sentences "
+            "WHERE row = ANY(%s)", (rows.tolist(),))}
+        cols = list(zip(*(found[int(r)] for r in rows), strict=True)) if len(rows) else [()] * 6
+        lo, hi, prev, nxt = (np.array(c, dtype=np.int64) for c in cols[:4])
+        lengths = np.array(cols[4], dtype=np.float64)
+        prior = (np.log(np.maximum(lengths, 20) / 20) / math.log(15)).astype(np.float32)
+        day = np.array([np.nan if d is None else d for d in cols[5]], dtype=np.float64)
+        return Layout(lo, hi, prev, nxt, prior, day)
+
+    def texts(self, rows: np.ndarray) -> list[str]:
+        found = dict(self.query("SELECT row, text FROM qa.sentences WHERE row = ANY(%s)", (rows.tolist(),)))
+        return [found[int(r)] for r in rows]
+
+    def sentence_vectors(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        found = dict(self.query("SELECT row, embedding FROM qa.sentences WHERE row = ANY(%s)", (rows.tolist(),)))
+        return np.stack([_vector(found[int(r)]) for r in rows]) if len(rows) else \
+            np.zeros((0, 0), dtype=np.float32)
+
+    def records(self, rows: Sequence[int]) -> list[Record]:
+        rows = [int(r) for r in rows]
+        found = {r[0]: r[1:] for r in self.query(
+            "SELECT row, article, ordinal, start_at, end_at, text FROM qa.sentences WHERE row = ANY(%s)",
+            (rows,))}
+        articles = self._index.articles_by_pk(self._conn, {found[r][0] for r in rows})
+        return [Record(row=r, article=articles[found[r][0]], ordinal=found[r][1], start=found[r][2],
+                       end=found[r][3], text=found[r][4]) for r in rows]
+
+    def doc_freq(self, terms: Sequence[str]) -> np.ndarray:
+        info = self.term_info(terms)
+        return np.array([info[t][1] if t in info else 0 for t in terms], dtype=np.int64)
+
+    def term_info(self, terms: Sequence[str]) -> dict[str, tuple[int, int, int]]:
+        """(id, sentences holding it, chunks holding it) of each term the index has."""
+        missing = sorted(set(terms) - self._terms.keys())
+        if missing:
+            for term, *info in self.query("SELECT term, id, df_sentences, df_chunks FROM qa.terms "
+                                          "WHERE term = ANY(%s)", (missing,)):
+                self._terms[term] = tuple(info)
+        return {t: self._terms[t] for t in terms if t in self._terms}
+
+    def copies(self, article_id: str) -> tuple[str, ...]:
+        return self._cache.copies.get(article_id, ())
+
+    def article(self, article_id: str) -> Article | None:
+        found = self.query("SELECT pk FROM qa.articles WHERE id = %s", (article_id,))
+        return self._index.articles_by_pk(self._conn, {found[0][0]})[found[0][0]] if found else None
+
+    def summaries(self) -> list[ArticleSummary]:
+        """Every article, with its sentence count (the articles' texts are left out: "")."""
+        return [ArticleSummary(article=article_from(i, meta, "", h), sentences=n) for i, meta, h, n in self.query(
+            "SELECT id, meta, content_hash, sentences FROM qa.articles ORDER BY pk")]
+
+
+class PgDense:
+    """Query vectors against the build's sentence vectors."""
+
+    def __init__(self, view: PgView, vectors: np.ndarray):
+        self.view, self.vectors = view, np.asarray(vectors, dtype=np.float32)
+
+    def pools(self, k: int, allowed: PgAllowed | None) -> list[np.ndarray]:
+        exact = self.view._cache.exact or (allowed is not None and allowed.size <= FILTERED_EXACT)
+        # `+ 0` hides the distance from the HNSW index: every admitted row is scored
+        order = "(s.embedding <#> %(v)s) + 0" if exact else "s.embedding <#> %(v)s"
+        where = f"WHERE {allowed.sql}" if allowed is not None else ""
+        params = allowed.params if allowed is not None else {}
+        return [_ints(self.view.query(f"SELECT s.row FROM qa.sentences s {where} ORDER BY {order} LIMIT %(k)s",
+                                      {**params, "v": v, "k": k})) for v in self.vectors]
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        return _cosines(self.view, "qa.sentences", self.vectors, rows)
+
+
+class PgLexical:
+    """BM25 of one query's terms over `sentences` or `chunks`, computed in the database."""
+
+    def __init__(self, view: PgView, terms: Sequence[str], table: str):
+        self.view, self.table = view, table
+        k1, b = BM25_PARAMS[table]
+        meta = view._cache.meta
+        n, mean = (meta.sentences, meta.sentence_length) if table == "sentences" else (meta.chunks,
+                                                                                       meta.chunk_length)
+        info = view.term_info(terms)
+        counts = Counter(t for t in terms if t in info)
+        ids = [info[t][0] for t in counts]
+        dfs = [info[t][1 if table == "sentences" else 2] for t in counts]
+        weights = [c * math.log(1 + (n - df + 0.5) / (df + 0.5)) for c, df in zip(counts.values(), dfs, strict=True)]
+        self.params = {"ids": ids, "w": weights, "k1": k1, "b": b, "mean": mean}
+        self._sql = (f"SELECT p.row, sum(q.w * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.len / %(mean)s))) "
+                     f"AS score FROM qa.{table[:-1]}_postings p JOIN unnest(%(ids)s::int[], %(w)s::float8[]) "
+                     f"AS q(term, w) ON p.term = q.term")
+        self._best: float | None = None if ids else 0.0
+
+    @property
+    def best(self) -> float:
+        if self._best is None:
+            top = self.view.query(self._sql + " GROUP BY p.row ORDER BY score DESC LIMIT 1", self.params)
+            self._best = float(top[0][1]) if top else 0.0
+        return self._best
+
+    def top(self, k: int, allowed: PgAllowed | None) -> np.ndarray:
+        if not self.params["ids"]:
+            return np.zeros(0, dtype=np.int64)
+        join = ""
+        params = {**self.params, "k": k}
+        if allowed is not None:
+            join = f" JOIN qa.sentences s ON s.row = p.row AND {allowed.sql}"
+            params |= allowed.params
+        found = self.view.query(self._sql + join + " GROUP BY p.row ORDER BY score DESC LIMIT %(k)s", params)
+        if allowed is None and self._best is None:
+            self._best = float(found[0][1]) if found else 0.0
+        return np.array([r for r, s in found if s > 0], dtype=np.int64)
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(rows), dtype=np.float32)
+        if not self.params["ids"] or not len(rows):
+            return out
+        found = dict(self.view.query(self._sql + " WHERE p.row = ANY(%(rows)s) GROUP BY p.row",
+                                     {**self.params, "rows": rows.tolist()}))
+        return np.array([found.get(int(r), 0.0) for r in rows], dtype=np.float32)
+
+
+def _cosines(view: PgView, table: str, vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Inner products (cosines of unit vectors) of each query vector with the given rows."""
+    if not len(rows):
+        return np.zeros((len(vectors), 0), dtype=np.float32)
+    columns = ", ".join(f"-(embedding <#> %(v{i})s)" for i in range(len(vectors)))
+    params = {f"v{i}": v for i, v in enumerate(vectors)} | {"rows": np.unique(rows).tolist()}
+    found = {r[0]: r[1:] for r in view.query(f"SELECT row, {columns} FROM {table} WHERE row = ANY(%(rows)s)",
+                                             params)}
+    return np.array([found[int(r)] for r in rows], dtype=np.float32).T.reshape(len(vectors), len(rows))
+
+
+def _ints(found: list[tuple]) -> np.ndarray:
+    return np.array([r[0] for r in found], dtype=np.int64)
+
+
+def _vector(value: object) -> np.ndarray:
+    """A stored vector as float32 (pgvector's type, or an array)."""
+    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
