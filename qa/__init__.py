@@ -11,6 +11,7 @@ stages before it (tests/test_layering.py checks it), so data flows one way, from
     store, indexing                        corpus -> a published index build
     figures, question                      figures in text; a question analysed once
     retrieval                              question -> ranked sentences (through the IndexView seam)
+    postgres                               the index in PostgreSQL + pgvector (the same seam)
     answering                              ranked sentences -> an Answer (the Engine facade)
     render, library, evaluation, cli       the edges: HTML, uploads, `qa eval`, the command line
 
@@ -27,7 +28,7 @@ STAGES = ("errors", "settings", "terms",
           "normalize", "dateline", "pages", "formats", "articles",
           "fetch", "sources", "feeds",
           "sentences", "chunking", "embedding", "syndication",
-          "store", "indexing", "figures", "question", "retrieval", "answering",
+          "store", "indexing", "figures", "question", "retrieval", "postgres", "answering",
           "api", "mcp_tools", "render", "library", "ingest_eval", "evaluation", "cli")
 
 _PUBLIC = {

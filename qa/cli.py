@@ -25,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--index", type=Path, metavar="DIR",
                         help="index folder (env QA_INDEX_DIR; default ./index)")
     common.add_argument("--model", help="sentence-transformers model name or folder (env QA_MODEL)")
+    common.add_argument("--database", metavar="URL", help="postgresql://... : the index in PostgreSQL + "
+                        "pgvector instead of the folder (env QA_DATABASE_URL)")
     parser = argparse.ArgumentParser(prog="qa", description="Ask questions about news articles; "
                                      "answers are sentences quoted from them, with citations.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -86,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, model=args.model,
+                                     database_url=getattr(args, "database", None),
                                      chunk_tokens=getattr(args, "chunk_tokens", None))
         commands = {"index": _index, "status": _status, "ask": _ask, "eval": _eval, "add": _add,
                     "feeds": _feeds}
@@ -111,10 +114,10 @@ def _engine(settings: Settings) -> Engine:
 
 
 def _index(settings: Settings, args: argparse.Namespace) -> int:
-    from qa.indexing import build_index
+    from qa.answering import update_index
 
     with _progress_bar(args.quiet) as progress:
-        report = build_index(settings, _embedder(settings), full=args.full, progress=progress, wait=args.wait)
+        report = update_index(settings, _embedder(settings), full=args.full, progress=progress, wait=args.wait)
     print("\n".join(report.summary_lines()))
     return 0
 
@@ -160,10 +163,10 @@ def _update_index(settings: Settings, args: argparse.Namespace) -> int:
     """After `qa add` or `qa feeds sync`: the index updated (unless --no-index), its report printed."""
     if args.no_index:
         return 0
-    from qa.indexing import build_index
+    from qa.answering import update_index
 
     with _progress_bar(args.quiet) as progress:
-        report = build_index(settings, _embedder(settings), progress=progress, wait=True)
+        report = update_index(settings, _embedder(settings), progress=progress, wait=True)
     print("\n".join(report.summary_lines()))
     return 0
 

@@ -116,12 +116,9 @@ class Engine:
                 wait: bool = True) -> BuildReport:
         """Update the index from the corpus folder and return once this engine answers from it (the
         previous build answers meanwhile)."""
-        if self.settings.database_url:  # every app server notices the new build id at its next question
-            from qa.postgres.writer import build_database
-
-            return build_database(self.settings, self.embedder, full=full, progress=progress, wait=wait)
-        report = build_index(self.settings, self.embedder, full=full, progress=progress, wait=wait)
-        self.index.get(wait=True)
+        report = update_index(self.settings, self.embedder, full=full, progress=progress, wait=wait)
+        if isinstance(self.index, LiveIndex):  # a database index is read afresh at each question
+            self.index.get(wait=True)
         return report
 
     def cited_texts(self, answer: Answer) -> dict[str, str]:
@@ -135,6 +132,16 @@ class Engine:
                 if article is not None and article.text[c.start:c.end] == c.sentence:
                     out[c.article_id] = article.text
         return out
+
+
+def update_index(settings: Settings, embedder: Embedder, *, full: bool = False,
+                 progress: Progress | None = None, wait: bool = False) -> BuildReport:
+    """Build or update the configured index (the folder's, or the database's) from the corpus."""
+    if settings.database_url:  # every app server notices the new build id at its next question
+        from qa.postgres.writer import build_database
+
+        return build_database(settings, embedder, full=full, progress=progress, wait=wait)
+    return build_index(settings, embedder, full=full, progress=progress, wait=wait)
 
 
 def _without_repeated_leads(citations: list[Citation]) -> tuple[Citation, ...]:

@@ -70,8 +70,12 @@ class PgIndex:
                 self._end(conn, ok)
 
     def current_build_id(self) -> str | None:
-        with self.reading() as view:
-            return view.build_id
+        """The build that answers now; None when the database holds no index yet."""
+        try:
+            with self.reading() as view:
+                return view.build_id
+        except IndexMissingError:
+            return None
 
     def _begin(self, conn: psycopg.Connection) -> BuildMeta:
         psycopg = psycopg_module()
