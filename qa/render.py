@@ -39,6 +39,12 @@ def answer_html(answer: Answer) -> str:
     return "".join(parts)
 
 
+def unavailable_html(reason: str) -> str:
+    """The chat reply when the index cannot be read now (its database is down or unreachable)."""
+    return (f"<p class='qa-notfound'>The articles cannot be searched right now: {escape(reason)}</p>"
+            "<p class='qa-muted'>Ask again in a moment.</p>")
+
+
 def _cite(number: int) -> str:
     return f"<a class='qa-cite' href='#qa-source-{number}'>[{number}]</a>"
 

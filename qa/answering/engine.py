@@ -43,8 +43,8 @@ class Engine:
         if settings.database_url:
             from qa.postgres.index import PgIndex
 
-            self.index: LiveIndex | PgIndex = PgIndex(settings.read_url_list, embedder.model_id,
-                                                      settings.exact_limit)
+            self.index: LiveIndex | PgIndex = PgIndex(settings.database_url, settings.read_url_list,
+                                                      embedder.model_id, settings.exact_limit)
         else:
             self.index = LiveIndex(settings.index_dir, embedder.model_id, background=background_reload)
 

@@ -35,10 +35,12 @@ def redact(url: str) -> str:
 
 
 def reason(exc: Exception) -> str:
-    """The server's or libpq's one-line reason."""
-    text = " ".join(str(exc).split())
-    text = re.sub(r"^connection failed: ", "", text)
-    return re.sub(r'connection to server at "([^"]+)", port (\d+) failed: (FATAL: )?', r"\1:\2: ", text)
+    """The server's or libpq's reason, on one line, without the address (the message names it)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    first = re.sub(r'^(connection failed: )?(connection to server at "[^"]+" \([^)]*\), port \d+ failed: |'
+                   r'connection to server at "[^"]+", port \d+ failed: )?(FATAL: +)?', "", lines[0] if lines else "")
+    rest = " ".join(lines[1:])
+    return f"{first} ({rest})" if rest else first
 
 
 def connect(url: str, *, autocommit: bool = True, create_extension: bool = False) -> psycopg.Connection:

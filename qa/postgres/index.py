@@ -28,8 +28,8 @@ CACHED_ARTICLES = 256
 class PgIndex:
     """Answers from the build the database holds now; `model`: refuse one built with another."""
 
-    def __init__(self, read_urls: list[str], model: str | None = None, exact_limit: int = 50_000):
-        self.pool = Pool(read_urls)
+    def __init__(self, url: str, read_urls: list[str], model: str | None = None, exact_limit: int = 50_000):
+        self.url, self.pool = url, Pool(read_urls)
         self._model, self.exact_limit = model, exact_limit
         self._cache: BuildCache | None = None
         self._articles: OrderedDict[int, Article] = OrderedDict()  # pk -> article (a pk is never reused)
@@ -37,7 +37,9 @@ class PgIndex:
 
     @property
     def where(self) -> str:
-        return ", ".join(redact(u) for u in self.pool.urls)
+        """The primary, and the replicas answering questions when there are any."""
+        replicas = [u for u in self.pool.urls if u != self.url]
+        return redact(self.url) + (f"; reads from {', '.join(map(redact, replicas))}" if replicas else "")
 
     @contextmanager
     def reading(self) -> Iterator[PgView]:
