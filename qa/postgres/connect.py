@@ -85,10 +85,11 @@ class Pool:
     """Connections to any of `urls` (taken in turn for each new connection; the next is tried when
     one cannot be reached). A connection comes back with `give`, or is dropped with `drop`."""
 
-    def __init__(self, urls: list[str], *, keep: int = 8):
+    def __init__(self, urls: list[str], *, setup: str = "SELECT 1", keep: int = 8):
+        """`setup`: SQL run on each new connection (session settings)."""
         if not urls:
             raise DatabaseError("no database URL is configured (QA_DATABASE_URL)")
-        self.urls = urls
+        self.urls, self._setup = urls, setup
         self._turn = itertools.cycle(range(len(urls)))
         self._idle: list[psycopg.Connection] = []
         self._keep = keep
@@ -103,7 +104,10 @@ class Pool:
         for i in range(len(self.urls)):
             url = self.urls[(start + i) % len(self.urls)]
             try:
-                return connect(url, autocommit=False)
+                conn = connect(url)
+                conn.execute(self._setup)
+                conn.autocommit = False
+                return conn
             except DatabaseError as exc:
                 errors.append(str(exc))
         raise DatabaseError("; ".join(errors))

@@ -29,7 +29,9 @@ class PgIndex:
     """Answers from the build the database holds now; `model`: refuse one built with another."""
 
     def __init__(self, url: str, read_urls: list[str], model: str | None = None, exact_limit: int = 50_000):
-        self.url, self.pool = url, Pool(read_urls)
+        self.url = url
+        self.pool = Pool(read_urls, setup=f"SET hnsw.ef_search = {EF_SEARCH}; "
+                                        "SET hnsw.iterative_scan = relaxed_order")
         self._model, self.exact_limit = model, exact_limit
         self._cache: BuildCache | None = None
         self._articles: OrderedDict[int, Article] = OrderedDict()  # pk -> article (a pk is never reused)
@@ -89,8 +91,6 @@ class PgIndex:
             build = None
         if build is None or not build.build_id:
             raise IndexMissingError(f"the index database {self.where} holds no index yet: run `qa index`")
-        conn.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
-        conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         return build
 
     def _end(self, conn: psycopg.Connection, ok: bool) -> None:

@@ -32,7 +32,7 @@ FILTERED_EXACT = 20_000  # a filter leaving at most this many sentences is score
 EF_SEARCH = 200  # HNSW candidates per scan: the ranking's pools are 200 rows
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class BuildCache:
     """What one build's questions share: its counts, statistics and copy groups."""
     meta: BuildMeta
@@ -41,6 +41,7 @@ class BuildCache:
     topic_terms: frozenset[str]
     copies: dict[str, tuple[str, ...]]
     exact: bool  # small enough to score every sentence exactly
+    rows: np.ndarray | None = None  # every sentence row, once asked for (a small index)
 
 
 class PgAllowed:
@@ -88,6 +89,7 @@ class PgView:
         self.sentence_count, self.chunk_count = cache.meta.sentences, cache.meta.chunks
         self.spans_dates, self.topic_terms = cache.spans_dates, cache.topic_terms
         self._terms: dict[str, tuple[int, int, int]] = {}  # term -> (id, sentences, chunks holding it)
+        self._rows: dict[int, tuple] = {}  # sentence row -> its columns (`_sentences`)
 
     @property
     def vector_index(self) -> str:
@@ -101,7 +103,9 @@ class PgView:
         return self._conn.execute(sql, params).fetchall()
 
     def rows(self) -> np.ndarray:
-        return _ints(self.query("SELECT row FROM qa.sentences ORDER BY row"))
+        if self._cache.rows is None:
+            self._cache.rows = _ints(self.query("SELECT row FROM qa.sentences ORDER BY row"))
+        return self._cache.rows
 
     def allowed(self, scope: Scope) -> PgAllowed | None:
         return None if scope.everything else PgAllowed(self, scope)
@@ -115,20 +119,27 @@ class PgView:
     def lexical(self, terms: Sequence[str], table: str) -> PgLexical:
         return PgLexical(self, terms, table)
 
+    def _sentences(self, rows: Sequence[int]) -> list[tuple]:
+        """Each row's (article pk, ordinal, start, end, text, chunk_lo, chunk_hi, prev, next, day),
+        read once per question."""
+        missing = sorted({int(r) for r in rows} - self._rows.keys())
+        if missing:
+            for r, *values in self.query("SELECT row, article, ordinal, start_at, end_at, text, chunk_lo, "
+                                         "chunk_hi, prev, next, day FROM qa.sentences WHERE row = ANY(%s)",
+                                         (missing,)):
+                self._rows[r] = tuple(values)
+        return [self._rows[int(r)] for r in rows]
+
     def layout(self, rows: np.ndarray) -> Layout:
-        found = {r[0]: r[1:] for r in self.query(
-            "SELECT row, chunk_lo, chunk_hi, prev, next, end_at - start_at, day FROM qa.sentences "
-            "WHERE row = ANY(%s)", (rows.tolist(),))}
-        cols = list(zip(*(found[int(r)] for r in rows), strict=True)) if len(rows) else [()] * 6
-        lo, hi, prev, nxt = (np.array(c, dtype=np.int64) for c in cols[:4])
-        lengths = np.array(cols[4], dtype=np.float64)
+        found = self._sentences(rows)
+        lo, hi, prev, nxt = (np.array([f[i] for f in found], dtype=np.int64) for i in (5, 6, 7, 8))
+        lengths = np.array([f[3] - f[2] for f in found], dtype=np.float64)
         prior = (np.log(np.maximum(lengths, 20) / 20) / math.log(15)).astype(np.float32)
-        day = np.array([np.nan if d is None else d for d in cols[5]], dtype=np.float64)
+        day = np.array([np.nan if f[9] is None else f[9] for f in found], dtype=np.float64)
         return Layout(lo, hi, prev, nxt, prior, day)
 
     def texts(self, rows: np.ndarray) -> list[str]:
-        found = dict(self.query("SELECT row, text FROM qa.sentences WHERE row = ANY(%s)", (rows.tolist(),)))
-        return [found[int(r)] for r in rows]
+        return [f[4] for f in self._sentences(rows)]
 
     def sentence_vectors(self, rows: np.ndarray) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64)
@@ -137,13 +148,10 @@ class PgView:
             np.zeros((0, 0), dtype=np.float32)
 
     def records(self, rows: Sequence[int]) -> list[Record]:
-        rows = [int(r) for r in rows]
-        found = {r[0]: r[1:] for r in self.query(
-            "SELECT row, article, ordinal, start_at, end_at, text FROM qa.sentences WHERE row = ANY(%s)",
-            (rows,))}
-        articles = self._index.articles_by_pk(self._conn, {found[r][0] for r in rows})
-        return [Record(row=r, article=articles[found[r][0]], ordinal=found[r][1], start=found[r][2],
-                       end=found[r][3], text=found[r][4]) for r in rows]
+        found = self._sentences(rows)
+        articles = self._index.articles_by_pk(self._conn, {f[0] for f in found})
+        return [Record(row=int(r), article=articles[f[0]], ordinal=f[1], start=f[2], end=f[3], text=f[4])
+                for r, f in zip(rows, found, strict=True)]
 
     def doc_freq(self, terms: Sequence[str]) -> np.ndarray:
         info = self.term_info(terms)
