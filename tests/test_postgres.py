@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -243,3 +244,55 @@ def test_a_lost_connection_reconnects_at_the_next_question(primary, news, tmp_pa
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND "
                       "pid <> pg_backend_pid()", (settings.database_url.rsplit("/", 1)[1],))
     assert engine.answer(QUESTIONS[0]).text == first
+
+
+def test_the_database_going_away_mid_build_loses_nothing(news, tmp_path, real_embedder):
+    with pc.running_cluster() as (server, _):
+        settings = Settings(corpus_dir=news, index_dir=tmp_path / "index", database_url=server.url)
+        update_index(settings, real_embedder)
+        before = Engine(settings, real_embedder).answer(QUESTIONS[0]).text
+        (news / "harbour.md").write_text("# Harbour\n\nThe harbour reopened on Monday.\n", encoding="utf-8")
+        failed: list[Exception] = []
+
+        def build() -> None:
+            try:
+                update_index(settings, real_embedder)
+            except DatabaseError as exc:
+                failed.append(exc)
+
+        with closing(psycopg.connect(settings.database_url)) as blocker, \
+                closing(psycopg.connect(settings.database_url, autocommit=True)) as watch:
+            blocker.execute("LOCK TABLE qa.copies IN ACCESS EXCLUSIVE MODE")  # the build waits mid-transaction
+            thread = threading.Thread(target=build)
+            thread.start()
+            for _ in range(3000):
+                if watch.execute("SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                 "AND query ILIKE 'DELETE FROM qa.copies%%'").fetchone()[0]:
+                    break
+                time.sleep(0.01)
+            pc.kill9(server)
+        thread.join(60)
+        assert failed and "went away during the build" in str(failed[0]) and "\n" not in str(failed[0])
+        pc.start(server)
+        pc.wait_ready(server, database="qa")
+        engine = Engine(settings, real_embedder)
+        assert engine.answer(QUESTIONS[0]).text == before  # the previous build, whole
+        assert "harbour" not in " ".join(s.article.location for s in engine.articles())
+        assert update_index(settings, real_embedder).added == ["harbour.md"]
+
+
+def test_the_cli_indexes_and_reports_the_database(primary, news, tmp_path, capsys):
+    from qa.cli import main
+
+    url = new_database(primary)
+    assert main(["index", "--quiet", "--corpus", str(news), "--database", url]) == 0
+    assert "28 articles" in capsys.readouterr().out
+    assert main(["status", "--corpus", str(news), "--database", url]) == 0
+    out = capsys.readouterr().out
+    assert "PostgreSQL + pgvector" in out and "qa:***@" in out and ":qa@" not in out
+    assert "corpus changed since:  no" in out
+    assert main(["ask", "How many North Korean troops are in Russia?", "--corpus", str(news),
+                 "--database", url]) == 0
+    assert "[1]" in capsys.readouterr().out
+    assert main(["status", "--database", "mysql://nope"]) == 2
+    assert "must start with postgresql://" in capsys.readouterr().err
