@@ -163,8 +163,8 @@ def test_a_killed_build_leaves_the_previous_build_answering(primary, news, tmp_p
     engine = Engine(settings, real_embedder)
     before, answer = engine.index.current_build_id(), engine.answer(QUESTIONS[0]).text
     for i in range(30):  # more articles, so that the build's transaction is under way when it is killed
-        (news / f"more-{i}.md").write_text(f"# Report {i}\n\nThe council met on day {i} to discuss the "
-                                           f"harbour number {i}. It approved {i} new berths.\n", encoding="utf-8")
+        text = f"# Report {i}\n\nThe council met on day {i} about harbour {i}. It approved {i} new berths.\n"
+        (news / f"more-{i}.md").write_text(text, encoding="utf-8")
     env = {"QA_DATABASE_URL": settings.database_url, "QA_CORPUS_DIR": str(news), "HF_HUB_OFFLINE": "1",
            "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     with psycopg.connect(settings.database_url) as blocker:
@@ -181,7 +181,7 @@ def test_a_killed_build_leaves_the_previous_build_answering(primary, news, tmp_p
                 time.sleep(0.01)
         build.kill()
         build.wait(30)
-        assert caught, f"the build ended ({build.returncode}) before it was caught: {build.stderr.read()[-2000:]}"
+        assert caught, f"the build ended ({build.returncode}) first: {build.stderr.read()[-2000:]}"
         blocker.rollback()
     assert engine.index.current_build_id() == before and engine.answer(QUESTIONS[0]).text == answer
     report = update_index(settings, real_embedder, wait=True)  # the lock went with the killed session
@@ -262,7 +262,7 @@ def test_the_database_going_away_mid_build_loses_nothing(news, tmp_path, real_em
 
         with closing(psycopg.connect(settings.database_url)) as blocker, \
                 closing(psycopg.connect(settings.database_url, autocommit=True)) as watch:
-            blocker.execute("LOCK TABLE qa.copies IN ACCESS EXCLUSIVE MODE")  # the build waits mid-transaction
+            blocker.execute("LOCK TABLE qa.copies IN ACCESS EXCLUSIVE MODE")  # the build waits, mid-way
             thread = threading.Thread(target=build)
             thread.start()
             for _ in range(3000):

@@ -10,7 +10,7 @@ figures for what is asked, the answer quotes each of them and says that they dif
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import date
@@ -110,7 +110,8 @@ class Engine:
         """Every indexed article with its sentence count, newest first."""
         with self.reading() as view:
             summaries = view.summaries()
-        return sorted(summaries, key=lambda s: (s.article.published or date.min, s.article.title), reverse=True)
+        return sorted(summaries, key=lambda s: (s.article.published or date.min, s.article.title),
+                      reverse=True)
 
     def rebuild(self, progress: Progress | None = None, *, full: bool = False,
                 wait: bool = True) -> BuildReport:

@@ -4,6 +4,7 @@ question reconnects, to the same server or, after a failover, to the one that an
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import threading
@@ -38,7 +39,8 @@ def reason(exc: Exception) -> str:
     """The server's or libpq's reason, on one line, without the address (the message names it)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     first = re.sub(r'^(connection failed: )?(connection to server at "[^"]+" \([^)]*\), port \d+ failed: |'
-                   r'connection to server at "[^"]+", port \d+ failed: )?(FATAL: +)?', "", lines[0] if lines else "")
+                   r'connection to server at "[^"]+", port \d+ failed: )?(FATAL: +)?', "",
+                   lines[0] if lines else "")
     rest = " ".join(lines[1:])
     return f"{first} ({rest})" if rest else first
 
@@ -67,10 +69,8 @@ def _check_vector(conn: psycopg.Connection, url: str, create: bool) -> None:
     psycopg = psycopg_module()
     row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
     if row is None and create:
-        try:
+        with contextlib.suppress(psycopg.Error):  # not allowed: said below
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        except psycopg.Error:
-            pass
         row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
     if row is None:
         raise DatabaseError(f"the database {redact(url)} has no `vector` extension: run `CREATE EXTENSION "
@@ -121,10 +121,8 @@ class Pool:
 
     @staticmethod
     def drop(conn: psycopg.Connection) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a broken connection may fail to close; it is gone either way
             conn.close()
-        except Exception:  # a broken connection may fail to close; it is gone either way
-            pass
 
     def close(self) -> None:
         with self._lock:

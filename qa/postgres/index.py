@@ -114,7 +114,8 @@ class PgIndex:
         topic = conn.execute("SELECT term FROM qa.terms WHERE df_sentences > %s",
                              (TOPIC_SHARE * build.sentences,)).fetchall()
         copies: dict[str, list[str]] = {}
-        for group, article in conn.execute("SELECT group_id, article FROM qa.copies ORDER BY group_id, position"):
+        for group, article in conn.execute("SELECT group_id, article FROM qa.copies "
+                                           "ORDER BY group_id, position"):
             copies.setdefault(group, []).append(article)
         by_article = {a: tuple(g) for g in copies.values() for a in g}
         cache = BuildCache(meta=build, config=config, spans_dates=first is not None and first < last,
@@ -128,8 +129,9 @@ class PgIndex:
             out = {pk: self._articles[pk] for pk in pks if pk in self._articles}
         missing = sorted(pks - out.keys())
         if missing:
-            for pk, i, meta, text, h in conn.execute(
-                    "SELECT pk, id, meta, text, content_hash FROM qa.articles WHERE pk = ANY(%s)", (missing,)):
+            found = conn.execute("SELECT pk, id, meta, text, content_hash FROM qa.articles "
+                                 "WHERE pk = ANY(%s)", (missing,))
+            for pk, i, meta, text, h in found:
                 out[pk] = article_from(i, meta, text, h)
             with self._lock:
                 for pk in missing:

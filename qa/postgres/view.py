@@ -75,7 +75,8 @@ class PgAllowed:
         return self._size
 
     def contains(self, rows: np.ndarray) -> np.ndarray:
-        found = self.view.query(f"SELECT s.row FROM qa.sentences s WHERE s.row = ANY(%(rows)s) AND {self.sql}",
+        found = self.view.query(f"SELECT s.row FROM qa.sentences s WHERE s.row = ANY(%(rows)s) "
+                                f"AND {self.sql}",
                                 {**self.params, "rows": rows.tolist()})
         return np.isin(rows, np.array([r for (r,) in found], dtype=np.int64))
 
@@ -143,7 +144,8 @@ class PgView:
 
     def sentence_vectors(self, rows: np.ndarray) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64)
-        found = dict(self.query("SELECT row, embedding FROM qa.sentences WHERE row = ANY(%s)", (rows.tolist(),)))
+        found = dict(self.query("SELECT row, embedding FROM qa.sentences WHERE row = ANY(%s)",
+                                (rows.tolist(),)))
         return np.stack([_vector(found[int(r)]) for r in rows]) if len(rows) else \
             np.zeros((0, 0), dtype=np.float32)
 
@@ -175,8 +177,8 @@ class PgView:
 
     def summaries(self) -> list[ArticleSummary]:
         """Every article, with its sentence count (the articles' texts are left out: "")."""
-        return [ArticleSummary(article=article_from(i, meta, "", h), sentences=n) for i, meta, h, n in self.query(
-            "SELECT id, meta, content_hash, sentences FROM qa.articles ORDER BY pk")]
+        found = self.query("SELECT id, meta, content_hash, sentences FROM qa.articles ORDER BY pk")
+        return [ArticleSummary(article=article_from(i, meta, "", h), sentences=n) for i, meta, h, n in found]
 
 
 class PgDense:
@@ -191,8 +193,8 @@ class PgDense:
         order = "(s.embedding <#> %(v)s) + 0" if exact else "s.embedding <#> %(v)s"
         where = f"WHERE {allowed.sql}" if allowed is not None else ""
         params = allowed.params if allowed is not None else {}
-        return [_ints(self.view.query(f"SELECT s.row FROM qa.sentences s {where} ORDER BY {order} LIMIT %(k)s",
-                                      {**params, "v": v, "k": k})) for v in self.vectors]
+        sql = f"SELECT s.row FROM qa.sentences s {where} ORDER BY {order} LIMIT %(k)s"
+        return [_ints(self.view.query(sql, {**params, "v": v, "k": k})) for v in self.vectors]
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return _cosines(self.view, "qa.sentences", self.vectors, rows)
@@ -211,11 +213,13 @@ class PgLexical:
         counts = Counter(t for t in terms if t in info)
         ids = [info[t][0] for t in counts]
         dfs = [info[t][1 if table == "sentences" else 2] for t in counts]
-        weights = [c * math.log(1 + (n - df + 0.5) / (df + 0.5)) for c, df in zip(counts.values(), dfs, strict=True)]
+        weights = [c * math.log(1 + (n - df + 0.5) / (df + 0.5))
+                   for c, df in zip(counts.values(), dfs, strict=True)]
         self.params = {"ids": ids, "w": weights, "k1": k1, "b": b, "mean": mean}
-        self._sql = (f"SELECT p.row, sum(q.w * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.len / %(mean)s))) "
-                     f"AS score FROM qa.{table[:-1]}_postings p JOIN unnest(%(ids)s::int[], %(w)s::float8[]) "
-                     f"AS q(term, w) ON p.term = q.term")
+        self._sql = ("SELECT p.row, "
+                     "sum(q.w * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.len / %(mean)s))) AS score"
+                     f" FROM qa.{table[:-1]}_postings p "
+                     "JOIN unnest(%(ids)s::int[], %(w)s::float8[]) AS q(term, w) ON p.term = q.term")
         self._best: float | None = None if ids else 0.0
 
     @property
