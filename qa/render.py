@@ -97,7 +97,7 @@ def library_rows(summaries: list[ArticleSummary]) -> list[list[object]]:
 
 def status_markdown(status: IndexStatus) -> str:
     line = (f"**{status.articles} articles**, {status.sentences} sentences, {status.chunks} chunks · model "
-            f"`{status.model}` · {status.backend} · built {status.built_at}")
+            f"`{status.model}` · {_markdown_text(status.backend_at)} · built {status.built_at}")
     return "\n\n".join([line] + [f"**Note:** {_markdown_text(w)}" for w in status.warnings])
 
 

@@ -35,6 +35,11 @@ class IndexStatus:
     not_english: tuple[tuple[Source, str], ...]  # articles in another language (or none detected), and it
 
     @property
+    def backend_at(self) -> str:
+        """The backend, and for a database where it is (a folder index is where the app runs)."""
+        return self.backend if self.backend == "folder index" else f"{self.backend} at {self.location}"
+
+    @property
     def warnings(self) -> list[str]:
         """What a user should know about the index's contents."""
         if not self.not_english:
