@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -165,8 +166,8 @@ def test_a_killed_build_leaves_the_previous_build_answering(primary, news, tmp_p
     for i in range(30):  # more articles, so that the build's transaction is under way when it is killed
         text = f"# Report {i}\n\nThe council met on day {i} about harbour {i}. It approved {i} new berths.\n"
         (news / f"more-{i}.md").write_text(text, encoding="utf-8")
-    env = {"QA_DATABASE_URL": settings.database_url, "QA_CORPUS_DIR": str(news), "HF_HUB_OFFLINE": "1",
-           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = os.environ | {"QA_DATABASE_URL": settings.database_url, "QA_CORPUS_DIR": str(news),
+                        "HF_HUB_OFFLINE": "1"}
     with psycopg.connect(settings.database_url) as blocker:
         blocker.execute("LOCK TABLE qa.copies IN ACCESS EXCLUSIVE MODE")  # the build stops mid-transaction
         build = subprocess.Popen([sys.executable, "-m", "qa", "index", "--quiet"], cwd=ROOT, env=env,
@@ -177,7 +178,7 @@ def test_a_killed_build_leaves_the_previous_build_answering(primary, news, tmp_p
             while not caught and time.monotonic() < deadline and build.poll() is None:
                 caught = watch.execute(  # rows deleted and copied, waiting to rewrite the copy groups
                     "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() AND "
-                    "wait_event_type = 'Lock' AND query ILIKE 'DELETE FROM qa.copies%%'").fetchone()[0]
+                    "wait_event_type = 'Lock' AND query ILIKE 'DELETE FROM copies%%'").fetchone()[0]
                 time.sleep(0.01)
         build.kill()
         build.wait(30)
@@ -265,11 +266,13 @@ def test_the_database_going_away_mid_build_loses_nothing(news, tmp_path, real_em
             blocker.execute("LOCK TABLE qa.copies IN ACCESS EXCLUSIVE MODE")  # the build waits, mid-way
             thread = threading.Thread(target=build)
             thread.start()
-            for _ in range(3000):
+            for _ in range(6000):
                 if watch.execute("SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                 "AND query ILIKE 'DELETE FROM qa.copies%%'").fetchone()[0]:
+                                 "AND query ILIKE 'DELETE FROM copies%%'").fetchone()[0]:
                     break
                 time.sleep(0.01)
+            else:
+                pytest.fail("the build never reached its transaction")
             pc.kill9(server)
         thread.join(60)
         assert failed and "went away during the build" in str(failed[0]) and "\n" not in str(failed[0])

@@ -104,22 +104,25 @@ def _build(conn: Connection, settings: Settings, embedder: Embedder, full: bool,
     rows = make_rows(settings, embedder, Plan(write=todo, delta=False), None, config.dimension,
                      {a.id: signatures[a.id] for a in todo}, progress)
     with conn.transaction():
+        # A whole index is written beside the one answering, which keeps answering until the swap at
+        # the end; an update changes the answering tables. Either way, nothing shows before the commit.
         if fresh:
-            schema.drop(conn)
-            schema.create(conn, config.dimension, hnsw=False)  # built once the rows are in: much faster
+            schema.create(conn, schema.NEXT, config.dimension)
+        schema.use(conn, schema.NEXT if fresh else schema.SCHEMA)
         meta = build or BuildMeta.empty()
         df = _delete(conn, gone)
         meta, added = _insert(conn, rows.rows, rows.sentence_vectors, rows.chunk_vectors, meta)
         _count_terms(conn, df, added)
-        conn.execute("DELETE FROM qa.copies")
+        conn.execute("DELETE FROM copies")
         _copy(conn, "copies (article, group_id, position)",
               [(a, g, i) for g, group in enumerate(groups) for i, a in enumerate(group)])
-        conn.execute("DELETE FROM qa.files")
+        conn.execute("DELETE FROM files")
         _copy(conn, "files (path, size, mtime_ns, status, reason, article_ids)",
               [(f.path, f.size, f.mtime_ns, f.status, f.reason, _json(f.article_ids)) for f in found.files])
-        if fresh:
-            schema.create_hnsw(conn)
         meta = _publish(conn, meta, corpus, config)
+        if fresh:
+            schema.create_hnsw(conn)  # built once the rows are in: much faster than row by row
+            schema.swap(conn)
     conn.execute("VACUUM (ANALYZE) qa.articles, qa.sentences, qa.chunks, qa.terms, qa.sentence_postings, "
                  "qa.chunk_postings")  # statistics for the planner; index-only scans of the postings
     return BuildReport(build_id=meta.build_id, articles=meta.articles, sentences=meta.sentences,
@@ -146,13 +149,13 @@ def _delete(conn: Connection, gone: list[str]) -> dict[str, Counter[int]]:
     out: dict[str, Counter[int]] = {"sentences": Counter(), "chunks": Counter()}
     if not gone:
         return out
-    pks = [p for (p,) in conn.execute("SELECT pk FROM qa.articles WHERE id = ANY(%s)", (gone,))]
+    pks = [p for (p,) in conn.execute("SELECT pk FROM articles WHERE id = ANY(%s)", (gone,))]
     for table in ("sentences", "chunks"):
-        rows = [r for (r,) in conn.execute(f"DELETE FROM qa.{table} WHERE article = ANY(%s) RETURNING row",
+        rows = [r for (r,) in conn.execute(f"DELETE FROM {table} WHERE article = ANY(%s) RETURNING row",
                                            (pks,))]
         out[table].update(t for (t,) in conn.execute(
-            f"DELETE FROM qa.{table[:-1]}_postings WHERE row = ANY(%s) RETURNING term", (rows,)))
-    conn.execute("DELETE FROM qa.articles WHERE pk = ANY(%s)", (pks,))
+            f"DELETE FROM {table[:-1]}_postings WHERE row = ANY(%s) RETURNING term", (rows,)))
+    conn.execute("DELETE FROM articles WHERE pk = ANY(%s)", (pks,))
     return out
 
 
@@ -216,10 +219,10 @@ def _insert(conn: Connection, rows: RowSet, sentence_vectors: np.ndarray, chunk_
 
 def _term_ids(conn: Connection, wanted: set[str]) -> dict[str, int]:
     """Each term's id; a term new to the index is added (held by no row yet)."""
-    ids = dict(conn.execute("SELECT term, id FROM qa.terms WHERE term = ANY(%s)", (sorted(wanted),)))
+    ids = dict(conn.execute("SELECT term, id FROM terms WHERE term = ANY(%s)", (sorted(wanted),)))
     new = sorted(wanted - ids.keys())
     if new:
-        start = conn.execute("SELECT coalesce(max(id) + 1, 0) FROM qa.terms").fetchone()[0]
+        start = conn.execute("SELECT coalesce(max(id) + 1, 0) FROM terms").fetchone()[0]
         ids |= {t: start + i for i, t in enumerate(new)}
         _copy(conn, "terms (id, term, df_sentences, df_chunks)", [(ids[t], t, 0, 0) for t in new])
     return ids
@@ -233,17 +236,17 @@ def _count_terms(conn: Connection, removed: dict[str, Counter[int]],
         change.subtract(removed[table])
         ids = [t for t, n in change.items() if n]
         if ids:
-            conn.execute(f"UPDATE qa.terms t SET df_{table} = t.df_{table} + d.n "
+            conn.execute(f"UPDATE terms t SET df_{table} = t.df_{table} + d.n "
                          "FROM unnest(%s::int[], %s::int[]) AS d(id, n) WHERE t.id = d.id",
                          (ids, [change[t] for t in ids]))
 
 
 def _publish(conn: Connection, meta: BuildMeta, corpus: str, config: IndexConfig) -> BuildMeta:
     """Record the new build (its counts and BM25's mean lengths): the commit makes it the one that answers."""
-    count = "SELECT count(*), coalesce(avg(terms), 1) FROM qa.{}"
+    count = "SELECT count(*), coalesce(avg(terms), 1) FROM {}"
     sentences, sentence_length = conn.execute(count.format("sentences")).fetchone()
     chunks, chunk_length = conn.execute(count.format("chunks")).fetchone()
-    articles = conn.execute("SELECT count(*) FROM qa.articles").fetchone()[0]
+    articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     build_id = time.strftime("%Y%m%d-%H%M%S") + f"-pg{time.monotonic_ns() % 10**6:06d}"
     meta = BuildMeta(**asdict(meta) | {
         "build_id": build_id, "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -256,11 +259,11 @@ def _publish(conn: Connection, meta: BuildMeta, corpus: str, config: IndexConfig
 
 
 def _copy(conn: Connection, target: str, rows: Sequence[tuple], types: list[str] | None = None) -> None:
-    """COPY rows into `qa.<target>` (binary with the given column types, else text)."""
+    """COPY rows into `target` (binary with the given column types, else text)."""
     if not rows:
         return
     binary = " WITH (FORMAT BINARY)" if types else ""
-    with conn.cursor() as cur, cur.copy(f"COPY qa.{target} FROM STDIN{binary}") as copy:
+    with conn.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN{binary}") as copy:
         if types:
             copy.set_types(types)
         for row in rows:
