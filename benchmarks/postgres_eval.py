@@ -34,9 +34,11 @@ KEYS = {"squad": ("answer_in_top1", "answer_in_top3", "answered_answerable", "de
 def evaluate(path: Path, foreign: Path | None, env: dict[str, str]) -> dict:
     command = [sys.executable, "-m", "qa", "eval", str(path), "--json"]
     command += ["--foreign", str(foreign)] if foreign else []
-    out = subprocess.run(command, cwd=ROOT, env=os.environ | {"HF_HUB_OFFLINE": "1"} | env,
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
+    done = subprocess.run(command, cwd=ROOT, env=os.environ | {"HF_HUB_OFFLINE": "1"} | env,
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ import pytest
 from tests import pg_cluster as pc
 from tests.conftest import DATA, ROOT
 from tests.test_app import CHROMIUM, FLAGS, _free_port
+from tests.test_served import stop_process
 
 pytestmark = pytest.mark.slow
 AUSTIN = "What did Lloyd Austin call for?"
@@ -48,12 +49,7 @@ def app_server(tmp_path: Path, name: str, env: dict[str, str]) -> Iterator[tuple
                 time.sleep(0.3)
         yield base, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def ask(base: str, question: str) -> httpx.Response:
