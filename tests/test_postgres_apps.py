@@ -101,3 +101,23 @@ def test_two_app_servers_share_one_database_index(tmp_path):
                 assert ask(b, AUSTIN).json()["text"] == second["text"]  # reconnected, no restart
                 assert process_b.poll() is None
                 browser.close()
+
+
+def test_an_app_server_starts_while_the_database_is_down(tmp_path, real_embedder):
+    from qa.answering import update_index
+    from qa.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA / "articles", corpus)
+    with pc.running_cluster() as (server, _):
+        pc.stop(server)
+        env = {"QA_DATABASE_URL": server.url, "QA_CORPUS_DIR": str(corpus)}
+        with app_server(tmp_path, "a", env) as (a, _):
+            down = ask(a, AUSTIN)
+            assert down.status_code == 503 and "cannot connect to the index database" in down.json()["error"]
+            pc.start(server)
+            pc.wait_ready(server, database="qa")
+            assert "holds no index yet: run `qa index`" in ask(a, AUSTIN).json()["error"]
+            update_index(Settings(corpus_dir=corpus, database_url=server.url), real_embedder)
+            assert ask(a, AUSTIN).json()["found"]
+        assert "warning: cannot connect to the index database" in (tmp_path / "a.log").read_text()
