@@ -12,6 +12,9 @@ A whole index is written in schema `qa_next`, then swapped in, so readers go on 
 - `terms`: every BM25 term with the number of sentences and of chunks holding it.
 - `sentence_postings`, `chunk_postings`: (term, row) -> count, with the row's length, covering
   the primary key so that a query's postings are read from the index alone.
+- `sentence_lists`, `chunk_lists`: the same postings as one list per term (rows int64, counts and
+  lengths int32, little-endian, stored uncompressed): what a question's BM25 reads, in one fetch
+  per table, scored by the app. The writer rewrites the lists of the terms a build touches.
 - `copies`: the groups of syndicated copies, cited copy first; `files`: the corpus files read.
 """
 
@@ -54,6 +57,14 @@ CREATE INDEX ON sentence_postings (row);
 CREATE TABLE chunk_postings (term int NOT NULL, row bigint NOT NULL, tf int NOT NULL,
     len int NOT NULL, PRIMARY KEY (term, row) INCLUDE (tf, len));
 CREATE INDEX ON chunk_postings (row);
+CREATE TABLE sentence_lists (term int PRIMARY KEY, rows bytea NOT NULL, tfs bytea NOT NULL,
+    lens bytea NOT NULL);
+CREATE TABLE chunk_lists (term int PRIMARY KEY, rows bytea NOT NULL, tfs bytea NOT NULL,
+    lens bytea NOT NULL);
+ALTER TABLE sentence_lists ALTER rows SET STORAGE EXTERNAL, ALTER tfs SET STORAGE EXTERNAL,
+    ALTER lens SET STORAGE EXTERNAL;
+ALTER TABLE chunk_lists ALTER rows SET STORAGE EXTERNAL, ALTER tfs SET STORAGE EXTERNAL,
+    ALTER lens SET STORAGE EXTERNAL;
 """
 _HNSW = (f"CREATE INDEX ON sentences USING hnsw (embedding vector_ip_ops) "
          f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")

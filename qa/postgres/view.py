@@ -2,7 +2,8 @@
 
 Every query of one question sees the same build. Dense candidates come from the HNSW index
 (iterative scans under a filter), or from exact scoring when the index is small or a filter leaves
-few sentences; BM25 is computed in the database from the postings, with the ranking's k1 and b.
+few sentences; BM25 reads the question's terms' posting lists and scores them with the ranking's
+k1 and b (under a filter, the database sums the admitted rows' postings).
 The app holds no vectors: only per-build statistics (`BuildCache`) and recently cited articles.
 """
 
@@ -201,7 +202,9 @@ class PgDense:
 
 
 class PgLexical:
-    """BM25 of one query's terms over `sentences` or `chunks`, computed in the database."""
+    """BM25 of one query's terms over `sentences` or `chunks`: the terms' posting lists read in one
+    fetch and scored here (the ranking's k1 and b, the build's term statistics); under a filter,
+    the best rows are summed in the database over the admitted rows' postings."""
 
     def __init__(self, view: PgView, terms: Sequence[str], table: str):
         self.view, self.table = view, table
@@ -216,39 +219,54 @@ class PgLexical:
         weights = [c * math.log(1 + (n - df + 0.5) / (df + 0.5))
                    for c, df in zip(counts.values(), dfs, strict=True)]
         self.params = {"ids": ids, "w": weights, "k1": k1, "b": b, "mean": mean}
-        self._sql = ("SELECT p.row, "
-                     "sum(q.w * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.len / %(mean)s))) AS score"
-                     f" FROM qa.{table[:-1]}_postings p "
-                     "JOIN unnest(%(ids)s::int[], %(w)s::float8[]) AS q(term, w) ON p.term = q.term")
-        self._best: float | None = None if ids else 0.0
+        self.rows, self.scores = _scored_lists(view, table, dict(zip(ids, weights, strict=True)), k1, b, mean)
 
     @property
     def best(self) -> float:
-        if self._best is None:
-            top = self.view.query(self._sql + " GROUP BY p.row ORDER BY score DESC LIMIT 1", self.params)
-            self._best = float(top[0][1]) if top else 0.0
-        return self._best
+        return float(self.scores.max()) if len(self.scores) else 0.0
 
     def top(self, k: int, allowed: PgAllowed | None) -> np.ndarray:
+        if allowed is None:
+            keep = self.scores > 0
+            rows, scores = self.rows[keep], self.scores[keep]
+            return rows if len(rows) <= k else rows[np.argpartition(-scores, k)[:k]]
         if not self.params["ids"]:
             return np.zeros(0, dtype=np.int64)
-        join = ""
-        params = {**self.params, "k": k}
-        if allowed is not None:
-            join = f" JOIN qa.sentences s ON s.row = p.row AND {allowed.sql}"
-            params |= allowed.params
-        found = self.view.query(self._sql + join + " GROUP BY p.row ORDER BY score DESC LIMIT %(k)s", params)
-        if allowed is None and self._best is None:
-            self._best = float(found[0][1]) if found else 0.0
+        found = self.view.query(
+            "SELECT p.row, sum(q.w * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.len / %(mean)s))) "
+            f"AS score FROM qa.{self.table[:-1]}_postings p "
+            "JOIN unnest(%(ids)s::int[], %(w)s::float8[]) AS q(term, w) ON p.term = q.term "
+            f"JOIN qa.sentences s ON s.row = p.row AND {allowed.sql} "
+            "GROUP BY p.row ORDER BY score DESC LIMIT %(k)s", {**self.params, **allowed.params, "k": k})
         return np.array([r for r, s in found if s > 0], dtype=np.int64)
 
     def at(self, rows: np.ndarray) -> np.ndarray:
         out = np.zeros(len(rows), dtype=np.float32)
-        if not self.params["ids"] or not len(rows):
+        if not len(self.rows) or not len(rows):
             return out
-        found = dict(self.view.query(self._sql + " WHERE p.row = ANY(%(rows)s) GROUP BY p.row",
-                                     {**self.params, "rows": rows.tolist()}))
-        return np.array([found.get(int(r), 0.0) for r in rows], dtype=np.float32)
+        at = np.minimum(np.searchsorted(self.rows, rows), len(self.rows) - 1)
+        hit = self.rows[at] == rows
+        out[hit] = self.scores[at[hit]]
+        return out
+
+
+def _scored_lists(view: PgView, table: str, weights: dict[int, float], k1: float, b: float,
+                  mean: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every row holding a query term (ascending) and its BM25 score."""
+    if not weights:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    rows, scores = [], []
+    for term, data, tfs, lens in view.query(f"SELECT term, rows, tfs, lens FROM qa.{table[:-1]}_lists "
+                                            "WHERE term = ANY(%s)", (list(weights),)):
+        tf = np.frombuffer(tfs, dtype="<i4").astype(np.float64)
+        length = np.frombuffer(lens, dtype="<i4").astype(np.float64)
+        rows.append(np.frombuffer(data, dtype="<i8"))
+        scores.append(weights[term] * tf / (tf + k1 * (1 - b + b * length / mean)))
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    summed = np.bincount(np.concatenate(rows), weights=np.concatenate(scores))  # by row number
+    held = np.flatnonzero(summed)  # every posting scores above zero
+    return held, summed[held]
 
 
 def _cosines(view: PgView, table: str, vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -113,6 +113,8 @@ def _build(conn: Connection, settings: Settings, embedder: Embedder, full: bool,
         df = _delete(conn, gone)
         meta, added = _insert(conn, rows.rows, rows.sentence_vectors, rows.chunk_vectors, meta)
         _count_terms(conn, df, added)
+        for table in ("sentences", "chunks"):
+            _write_lists(conn, table, set(df[table]) | set(added[table]))
         conn.execute("DELETE FROM copies")
         _copy(conn, "copies (article, group_id, position)",
               [(a, g, i) for g, group in enumerate(groups) for i, a in enumerate(group)])
@@ -239,6 +241,40 @@ def _count_terms(conn: Connection, removed: dict[str, Counter[int]],
             conn.execute(f"UPDATE terms t SET df_{table} = t.df_{table} + d.n "
                          "FROM unnest(%s::int[], %s::int[]) AS d(id, n) WHERE t.id = d.id",
                          (ids, [change[t] for t in ids]))
+
+
+def _write_lists(conn: Connection, table: str, terms: set[int]) -> None:
+    """Rewrite the posting lists of `terms` from the table's postings (a term held by no row
+    any more loses its list)."""
+    if not terms:
+        return
+    name = table[:-1]
+    ids = sorted(terms)
+    conn.execute(f"DELETE FROM {name}_lists WHERE term = ANY(%s)", (ids,))
+    term, row, tf, length = _read_postings(conn, f"SELECT term, row, tf, len FROM {name}_postings "
+                                                 "WHERE term = ANY(%s) ORDER BY term, row", (ids,))
+    starts = np.flatnonzero(np.r_[True, term[1:] != term[:-1]]) if len(term) else np.zeros(0, np.int64)
+    ends = np.r_[starts[1:], len(term)]
+    _copy(conn, f"{name}_lists (term, rows, tfs, lens)",
+          [(int(term[a]), row[a:b].astype("<i8").tobytes(), tf[a:b].astype("<i4").tobytes(),
+            length[a:b].astype("<i4").tobytes())
+           for a, b in zip(starts.tolist(), ends.tolist(), strict=True)],
+          ["int4", "bytea", "bytea", "bytea"])
+
+
+_POSTING = np.dtype([("fields", ">i2"), ("n0", ">i4"), ("term", ">i4"), ("n1", ">i4"), ("row", ">i8"),
+                     ("n2", ">i4"), ("tf", ">i4"), ("n3", ">i4"), ("len", ">i4")])
+
+
+def _read_postings(conn: Connection, query: str, params: tuple) -> tuple[np.ndarray, ...]:
+    """(term, row, tf, len) of the query's postings, read with a binary COPY (fixed-width tuples)."""
+    data = bytearray()
+    with conn.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)", params) as copy:
+        for block in copy:
+            data += block
+    body = memoryview(data)[19:len(data) - 2]  # the header (signature, flags, extension) and trailer
+    tuples = np.frombuffer(body, dtype=_POSTING)
+    return tuple(tuples[f].astype(np.int64) for f in ("term", "row", "tf", "len"))
 
 
 def _publish(conn: Connection, meta: BuildMeta, corpus: str, config: IndexConfig) -> BuildMeta:
