@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 SCHEMA = "qa"  # the index that answers
 NEXT = "qa_next"  # a whole index being written, renamed to SCHEMA when it is complete
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64
+HNSW_MEMORY_MB = 8192  # the most a build asks for its HNSW graph (maintenance_work_mem)
 
 _DDL = """
 CREATE TABLE meta (key text PRIMARY KEY, value jsonb NOT NULL);
@@ -112,9 +113,16 @@ def use(conn: psycopg.Connection, name: str) -> None:
     conn.execute(f"SET LOCAL search_path = {name}, {vector}")
 
 
-def create_hnsw(conn: psycopg.Connection) -> None:
-    """The HNSW index of the sentence vectors, in the schema first on the search path."""
-    conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+def create_hnsw(conn: psycopg.Connection, sentences: int, dimension: int) -> None:
+    """The HNSW index of the sentence vectors, in the schema first on the search path. The graph is
+    built in memory when `maintenance_work_mem` holds it (about 4 bytes a dimension and 900 more a
+    sentence; several times slower on disk): the server's setting is raised to that, up to
+    `HNSW_MEMORY_MB`, never lowered."""
+    wanted = min(HNSW_MEMORY_MB, sentences * (4 * dimension + 900) // 2**20 + 64)
+    current = conn.execute("SELECT setting::bigint * 1024 / 2^20 FROM pg_settings "
+                           "WHERE name = 'maintenance_work_mem'").fetchone()[0]  # the setting is in kB
+    if wanted > current:
+        conn.execute(f"SET LOCAL maintenance_work_mem = '{int(wanted)}MB'")
     conn.execute(_HNSW)
 
 

@@ -123,7 +123,7 @@ def _build(conn: Connection, settings: Settings, embedder: Embedder, full: bool,
               [(f.path, f.size, f.mtime_ns, f.status, f.reason, _json(f.article_ids)) for f in found.files])
         meta = _publish(conn, meta, corpus, config)
         if fresh:
-            schema.create_hnsw(conn)  # built once the rows are in: much faster than row by row
+            schema.create_hnsw(conn, meta.sentences, config.dimension)  # once the rows are in: much faster
             schema.swap(conn)
     conn.execute("VACUUM (ANALYZE) qa.articles, qa.sentences, qa.chunks, qa.terms, qa.sentence_postings, "
                  "qa.chunk_postings")  # statistics for the planner; index-only scans of the postings
