@@ -29,7 +29,9 @@ import argparse
 import json
 import os
 import random
+import re
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -136,6 +138,7 @@ def answer_phase(n: int, url: str) -> dict:
     engine.answer("What happened?")
     first_s = time.perf_counter() - t
     sql: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    calls: dict[str, list[tuple[float, str, object]]] = defaultdict(list)
     query = view.PgView.query
 
     def counted(self: view.PgView, text: str, params: object = None) -> list[tuple]:
@@ -143,21 +146,31 @@ def answer_phase(n: int, url: str) -> dict:
         try:
             return query(self, text, params)
         finally:
+            spent = time.perf_counter() - t
             sql[shape(text)][0] += 1
-            sql[shape(text)][1] += time.perf_counter() - t
+            sql[shape(text)][1] += spent
+            calls[shape(text)].append((spent, text, params))
 
     view.PgView.query = counted  # type: ignore[method-assign]
     passes, found = [], 0
     for _ in range(2):
         sql.clear()
+        calls.clear()
         passes.append([])
         for q in questions:
             t = time.perf_counter()
             found += engine.answer(q).found
             passes[-1].append((time.perf_counter() - t) * 1000)
+    plans = []  # EXPLAIN ANALYZE of the median call of the three costliest query shapes
     with engine.reading() as v:
         vector_index = v.vector_index
-    return {"first_answer_s": first_s, "first": quantiles(passes[0]), "steady": quantiles(passes[1]),
+        for name in sorted(sql, key=lambda k: -sql[k][1])[:3]:
+            spent, text, params = sorted(calls[name], key=lambda c: c[0])[len(calls[name]) // 2]
+            plan = "\n".join(r[0] for r in query(v, "EXPLAIN (ANALYZE, BUFFERS) " + text, params))
+            plan = re.sub(r"'([[{][^']{40})[^']*'", r"'\1...'", plan)  # vectors and row lists cut short
+            plans.append(f"## {name}: median call {spent * 1000:.1f} ms\n\n{text}\n\n{plan}\n")
+    return {"plans": plans, "first_answer_s": first_s, "first": quantiles(passes[0]),
+            "steady": quantiles(passes[1]),
             "found": found / 600, "vector_index": vector_index, "rss_mb": memory_mb()["VmRSS"],
             "sql_ms_per_answer": {k: (c / 300, s * 1000 / 300) for k, (c, s) in sql.items()}}
 
@@ -349,6 +362,7 @@ def main() -> None:
     if args.phase:  # a phase in its own process, so its memory is its own
         print(json.dumps((load_phase if args.phase == "load" else answer_phase)(n, args.url)))
         return
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a kill stops and removes the servers too
     log: Callable[[object], None] = lambda x: print(time.strftime("%H:%M:%S"), x, flush=True)  # noqa: E731
     load_before = os.getloadavg()
     base = pg_cluster.make_base_dir(prefix="qa-pgbench-", parent=args.parent)
@@ -362,6 +376,7 @@ def main() -> None:
                    if "NOTICE:" in line and "hnsw" in line]
         asked = in_process("answer", n, primary.url)
         log(asked)
+        args.out.with_suffix(".plans.txt").write_text("\n".join(asked["plans"]))
         served = [serve_phase(n, name, apps, clients, primary, [primary], args.seconds)
                   for name, apps, clients in (("1 app, primary", 1, 1), ("1 app, primary", 1, 8),
                                               ("2 apps, primary", 2, 8))]
@@ -419,7 +434,8 @@ def write(args: argparse.Namespace, loaded: dict, table_sizes: list[tuple[str, s
         "| pass | p50 ms | p95 ms | mean ms |", "|---|---|---|---|",
         *[f"| {name} | {asked[k]['p50_ms']:.1f} | {asked[k]['p95_ms']:.1f} | {asked[k]['mean_ms']:.1f} |"
           for name, k in (("first after the load", "first"), ("second (steady)", "steady"))], "",
-        "Time in SQL per answer (second pass), by query:", "",
+        "Time in SQL per answer (second pass), by query (plans of the three costliest: "
+        f"`{args.out.with_suffix('.plans.txt').name}`):", "",
         "| query | calls per answer | ms per answer |", "|---|---|---|",
         *[f"| {k} | {c:.1f} | {ms:.1f} |" for k, (c, ms) in
           sorted(asked["sql_ms_per_answer"].items(), key=lambda kv: -kv[1][1])], "",
