@@ -167,7 +167,7 @@ def answer_phase(n: int, url: str) -> dict:
         for name in sorted(sql, key=lambda k: -sql[k][1])[:3]:
             spent, text, params = sorted(calls[name], key=lambda c: c[0])[len(calls[name]) // 2]
             plan = "\n".join(r[0] for r in query(v, "EXPLAIN (ANALYZE, BUFFERS) " + text, params))
-            plan = re.sub(r"'([[{][^']{40})[^']*'", r"'\1...'", plan)  # vectors and row lists cut short
+            plan = re.sub(r"'([\[{][^']{40})[^']*'", r"'\1...'", plan)  # vectors and row lists cut short
             plans.append(f"## {name}: median call {spent * 1000:.1f} ms\n\n{text}\n\n{plan}\n")
     return {"plans": plans, "first_answer_s": first_s, "first": quantiles(passes[0]),
             "steady": quantiles(passes[1]),
