@@ -15,6 +15,7 @@ import gradio as gr
 from qa import library, render
 from qa.answering import AnswerOptions, Engine
 from qa.api import server_options
+from qa.errors import DatabaseError, QAError
 from qa.mcp_tools import Tools
 from qa.mcp_tools import gradio_call as _call
 from qa.question import history_questions
@@ -35,8 +36,13 @@ def build_demo(engine: Engine, syncer: library.FeedSyncer | None = None) -> gr.B
     def respond(message: str, history: list, n: float, strictness: float, since: str, until: str,
                 articles: list[str] | None) -> tuple[str, str]:
         scope, earlier = _call(Scope.parse, since, until, articles), _call(history_questions, history)
-        answer = _call(engine.answer, message, earlier, AnswerOptions(int(n), strictness, scope))
-        return render.answer_html(answer), render.sources_html(answer, engine.cited_texts(answer))
+        try:
+            answer = engine.answer(message, earlier, AnswerOptions(int(n), strictness, scope))
+            return render.answer_html(answer), render.sources_html(answer, engine.cited_texts(answer))
+        except DatabaseError as exc:  # said in the chat; the next question connects again
+            return render.unavailable_html(str(exc)), render.sources_html(None, {})
+        except QAError as exc:
+            raise gr.Error(str(exc)) from exc
     def refresh() -> tuple:
         v = library.library_view(engine, syncer)
         return v.rows, v.status, *(gr.update(choices=c) for c in (v.choices, v.files)), v.feeds, v.last_sync

@@ -34,7 +34,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa.answering import AnswerOptions, Engine
 from qa.answering.compose import source
-from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QAError, QuestionError
+from qa.errors import (
+    DatabaseError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    QAError,
+    QuestionError,
+)
 from qa.question import history_questions
 from qa.retrieval import Scope as ArticleScope
 
@@ -177,6 +184,8 @@ class _JsonErrors(APIRoute):
                 return error(400, str(exc))
             except _UNAVAILABLE as exc:
                 return error(503, f"{exc}. Build the index (qa index, or Rebuild index in the Library tab).")
+            except DatabaseError as exc:  # the index database is down or unreachable: try again later
+                return error(503, str(exc))
             except QAError as exc:
                 return error(500, str(exc))
 

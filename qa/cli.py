@@ -117,7 +117,8 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
     from qa.answering import update_index
 
     with _progress_bar(args.quiet) as progress:
-        report = update_index(settings, _embedder(settings), full=args.full, progress=progress, wait=args.wait)
+        report = update_index(settings, _embedder(settings), full=args.full, progress=progress,
+                              wait=args.wait)
     print("\n".join(report.summary_lines()))
     return 0
 

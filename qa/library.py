@@ -114,12 +114,12 @@ def ready(engine: Engine) -> list[str]:
     """Make `engine` ready for its first question: the index built if there is none yet (and the
     corpus folder exists), the model and the index loaded. Returns what to tell the person starting it."""
     said = []
-    if engine.index.current_build_id() is None and engine.settings.corpus_dir.is_dir():
-        said.append(f"No index yet: building it from {engine.settings.corpus_dir}")
-        said += engine.rebuild().summary_lines()
     try:
+        if engine.index.current_build_id() is None and engine.settings.corpus_dir.is_dir():
+            said.append(f"No index yet: building it from {engine.settings.corpus_dir}")
+            said += engine.rebuild().summary_lines()
         engine.answer("warm up")
-    except QAError as exc:
+    except QAError as exc:  # the app still starts: the chat and the Library say what is wrong
         said.append(f"warning: {exc}")
     return said
 

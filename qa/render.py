@@ -39,6 +39,12 @@ def answer_html(answer: Answer) -> str:
     return "".join(parts)
 
 
+def unavailable_html(reason: str) -> str:
+    """The chat reply when the index cannot be read now (its database is down or unreachable)."""
+    return (f"<p class='qa-notfound'>The articles cannot be searched right now: {escape(reason)}</p>"
+            "<p class='qa-muted'>Ask again in a moment.</p>")
+
+
 def _cite(number: int) -> str:
     return f"<a class='qa-cite' href='#qa-source-{number}'>[{number}]</a>"
 
@@ -91,7 +97,7 @@ def library_rows(summaries: list[ArticleSummary]) -> list[list[object]]:
 
 def status_markdown(status: IndexStatus) -> str:
     line = (f"**{status.articles} articles**, {status.sentences} sentences, {status.chunks} chunks · model "
-            f"`{status.model}` · {status.backend} · built {status.built_at}")
+            f"`{status.model}` · {_markdown_text(status.backend_at)} · built {status.built_at}")
     return "\n\n".join([line] + [f"**Note:** {_markdown_text(w)}" for w in status.warnings])
 
 

@@ -10,7 +10,7 @@ figures for what is asked, the answer quotes each of them and says that they dif
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import date
@@ -43,8 +43,8 @@ class Engine:
         if settings.database_url:
             from qa.postgres.index import PgIndex
 
-            self.index: LiveIndex | PgIndex = PgIndex(settings.read_url_list, embedder.model_id,
-                                                      settings.exact_limit)
+            self.index: LiveIndex | PgIndex = PgIndex(settings.database_url, settings.read_url_list,
+                                                      embedder.model_id, settings.exact_limit)
         else:
             self.index = LiveIndex(settings.index_dir, embedder.model_id, background=background_reload)
 
@@ -110,7 +110,8 @@ class Engine:
         """Every indexed article with its sentence count, newest first."""
         with self.reading() as view:
             summaries = view.summaries()
-        return sorted(summaries, key=lambda s: (s.article.published or date.min, s.article.title), reverse=True)
+        return sorted(summaries, key=lambda s: (s.article.published or date.min, s.article.title),
+                      reverse=True)
 
     def rebuild(self, progress: Progress | None = None, *, full: bool = False,
                 wait: bool = True) -> BuildReport:

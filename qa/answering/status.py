@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 from qa import store
 from qa.answering.compose import source
 from qa.answering.model import Source
+from qa.articles import Article
 from qa.errors import QAError
 from qa.indexing import corpus_fingerprint
 from qa.settings import Settings
+from qa.store import IndexConfig
 
 if TYPE_CHECKING:
     from qa.postgres.view import PgView
@@ -33,6 +35,11 @@ class IndexStatus:
     updates: str | None  # what a delta build holds beside its base
     copy_groups: tuple[tuple[Source, ...], ...]  # syndicated stories, each group cited copy first
     not_english: tuple[tuple[Source, str], ...]  # articles in another language (or none detected), and it
+
+    @property
+    def backend_at(self) -> str:
+        """The backend, and for a database where it is (a folder index is where the app runs)."""
+        return self.backend if self.backend == "folder index" else f"{self.backend} at {self.location}"
 
     @property
     def warnings(self) -> list[str]:
@@ -62,11 +69,6 @@ def folder_status(settings: Settings) -> IndexStatus:
     """The status of the folder index in `settings.index_dir`."""
     build_dir = store.current_build_dir(settings.index_dir)
     m = store.read_manifest(build_dir)
-    try:
-        changed = "no" if corpus_fingerprint(settings.corpus_dir) == m.corpus_fingerprint else \
-            "yes - run `qa index` to update"
-    except QAError as exc:
-        changed = f"unknown ({exc})"
     catalog = store.read_catalog(build_dir)
     articles = catalog.articles
     updates = None
@@ -74,36 +76,35 @@ def folder_status(settings: Settings) -> IndexStatus:
         updated = len(articles) - len(catalog.base_ids - catalog.removed)
         updates = (f"{updated} articles added or changed, {len(catalog.removed)} replaced or removed since "
                    f"the base build {m.base_build}")
-    groups = sorted(set(catalog.copies.values()), key=lambda g: articles[g[0]].location)
-    c = m.config
-    return IndexStatus(backend="folder index", location=str(build_dir), build_id=m.build_id,
-                       built_at=m.built_at, articles=m.articles, sentences=m.sentences, chunks=m.chunks,
-                       model=m.model, dimension=m.dimension, vector_index=m.faiss_index,
-                       chunking=f"{c.chunk_tokens} tokens ({c.tiktoken_encoding}), "
-                                f"{c.chunk_overlap} sentence overlap",
-                       corpus_changed=changed, updates=updates,
-                       copy_groups=tuple(tuple(source(articles[i]) for i in g) for g in groups),
-                       not_english=tuple((source(a), a.language) for a in articles.values()
-                                         if a.language != "en"))
+    return _status(settings, articles, set(catalog.copies.values()), m.config, backend="folder index",
+                   location=str(build_dir), build_id=m.build_id, built_at=m.built_at, articles=m.articles,
+                   sentences=m.sentences, chunks=m.chunks, vector_index=m.faiss_index, updates=updates,
+                   fingerprint=m.corpus_fingerprint)
 
 
 def database_status(settings: Settings, view: PgView, where: str) -> IndexStatus:
     """The status of the PostgreSQL index at `where`, read through `view`."""
-    build, config = view.build, view.config
+    b = view.build
+    articles = {s.article.id: s.article for s in view.summaries()}
+    return _status(settings, articles, {view.copies(i) for i in articles} - {()}, view.config,
+                   backend="PostgreSQL + pgvector", location=where, build_id=b.build_id,
+                   built_at=b.built_at, articles=b.articles, sentences=b.sentences, chunks=b.chunks,
+                   vector_index=view.vector_index, updates=None, fingerprint=b.corpus_fingerprint)
+
+
+def _status(settings: Settings, by_id: dict[str, Article], groups: set[tuple[str, ...]],
+            config: IndexConfig, *, fingerprint: str, **fields: object) -> IndexStatus:
+    """The status fields every backend fills alike: the config, whether the corpus changed, the
+    syndicated stories and the articles not in English."""
     try:
-        changed = "no" if corpus_fingerprint(settings.corpus_dir) == build.corpus_fingerprint else \
+        changed = "no" if corpus_fingerprint(settings.corpus_dir) == fingerprint else \
             "yes - run `qa index` to update"
     except QAError as exc:
         changed = f"unknown ({exc})"
-    articles = {s.article.id: s.article for s in view.summaries()}
-    groups = sorted({view.copies(i) for i in articles} - {()}, key=lambda g: articles[g[0]].location)
-    return IndexStatus(backend="PostgreSQL + pgvector", location=where, build_id=build.build_id,
-                       built_at=build.built_at, articles=build.articles, sentences=build.sentences,
-                       chunks=build.chunks, model=config.model, dimension=config.dimension,
-                       vector_index=view.vector_index,
+    ordered = sorted(groups, key=lambda g: by_id[g[0]].location)
+    return IndexStatus(model=config.model, dimension=config.dimension, corpus_changed=changed,
                        chunking=f"{config.chunk_tokens} tokens ({config.tiktoken_encoding}), "
                                 f"{config.chunk_overlap} sentence overlap",
-                       corpus_changed=changed, updates=None,
-                       copy_groups=tuple(tuple(source(articles[i]) for i in g) for g in groups),
-                       not_english=tuple((source(a), a.language) for a in articles.values()
-                                         if a.language != "en"))
+                       copy_groups=tuple(tuple(source(by_id[i]) for i in g) for g in ordered),
+                       not_english=tuple((source(a), a.language) for a in by_id.values()
+                                         if a.language != "en"), **fields)

@@ -8,9 +8,8 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from qa.answering import Engine
+from qa.answering import Engine, update_index
 from qa.embedding import Embedder, Progress
-from qa.indexing import build_index
 from qa.settings import Settings
 
 
@@ -18,11 +17,12 @@ from qa.settings import Settings
 def scratch_engine(settings: Settings, embedder: Embedder, fill: Callable[[Path], None],
                    progress: Progress | None = None) -> Iterator[Engine]:
     """An engine over a new index, in a temporary folder, of the corpus that `fill` writes into
-    the folder it is given; warmed up (model and index loaded) before it is handed out."""
+    the folder it is given; warmed up (model and index loaded) before it is handed out. With
+    `settings.database_url`, the index is built in that database instead, replacing what it holds."""
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
         local = replace(settings, corpus_dir=Path(tmp) / "corpus", index_dir=Path(tmp) / "index")
         fill(local.corpus_dir)
-        build_index(local, embedder, progress=progress)
+        update_index(local, embedder, full=True, progress=progress)
         engine = Engine(local, embedder)
         engine.answer("warm up")
         yield engine

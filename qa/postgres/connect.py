@@ -4,6 +4,7 @@ question reconnects, to the same server or, after a failover, to the one that an
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import threading
@@ -35,10 +36,13 @@ def redact(url: str) -> str:
 
 
 def reason(exc: Exception) -> str:
-    """The server's or libpq's one-line reason."""
-    text = " ".join(str(exc).split())
-    text = re.sub(r"^connection failed: ", "", text)
-    return re.sub(r'connection to server at "([^"]+)", port (\d+) failed: (FATAL: )?', r"\1:\2: ", text)
+    """The server's or libpq's reason, on one line, without the address (the message names it)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    first = re.sub(r'^(connection failed: )?(connection to server at "[^"]+" \([^)]*\), port \d+ failed: |'
+                   r'connection to server at "[^"]+", port \d+ failed: )?(FATAL: +)?', "",
+                   lines[0] if lines else "")
+    rest = " ".join(lines[1:])
+    return f"{first} ({rest})" if rest else first
 
 
 def connect(url: str, *, autocommit: bool = True, create_extension: bool = False) -> psycopg.Connection:
@@ -65,10 +69,8 @@ def _check_vector(conn: psycopg.Connection, url: str, create: bool) -> None:
     psycopg = psycopg_module()
     row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
     if row is None and create:
-        try:
+        with contextlib.suppress(psycopg.Error):  # not allowed: said below
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        except psycopg.Error:
-            pass
         row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
     if row is None:
         raise DatabaseError(f"the database {redact(url)} has no `vector` extension: run `CREATE EXTENSION "
@@ -83,10 +85,11 @@ class Pool:
     """Connections to any of `urls` (taken in turn for each new connection; the next is tried when
     one cannot be reached). A connection comes back with `give`, or is dropped with `drop`."""
 
-    def __init__(self, urls: list[str], *, keep: int = 8):
+    def __init__(self, urls: list[str], *, setup: str = "SELECT 1", keep: int = 8):
+        """`setup`: SQL run on each new connection (session settings)."""
         if not urls:
             raise DatabaseError("no database URL is configured (QA_DATABASE_URL)")
-        self.urls = urls
+        self.urls, self._setup = urls, setup
         self._turn = itertools.cycle(range(len(urls)))
         self._idle: list[psycopg.Connection] = []
         self._keep = keep
@@ -101,7 +104,10 @@ class Pool:
         for i in range(len(self.urls)):
             url = self.urls[(start + i) % len(self.urls)]
             try:
-                return connect(url, autocommit=False)
+                conn = connect(url)
+                conn.execute(self._setup)
+                conn.autocommit = False
+                return conn
             except DatabaseError as exc:
                 errors.append(str(exc))
         raise DatabaseError("; ".join(errors))
@@ -115,10 +121,8 @@ class Pool:
 
     @staticmethod
     def drop(conn: psycopg.Connection) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a broken connection may fail to close; it is gone either way
             conn.close()
-        except Exception:  # a broken connection may fail to close; it is gone either way
-            pass
 
     def close(self) -> None:
         with self._lock:

@@ -28,8 +28,10 @@ CACHED_ARTICLES = 256
 class PgIndex:
     """Answers from the build the database holds now; `model`: refuse one built with another."""
 
-    def __init__(self, read_urls: list[str], model: str | None = None, exact_limit: int = 50_000):
-        self.pool = Pool(read_urls)
+    def __init__(self, url: str, read_urls: list[str], model: str | None = None, exact_limit: int = 50_000):
+        self.url = url
+        self.pool = Pool(read_urls, setup=f"SET hnsw.ef_search = {EF_SEARCH}; "
+                                        "SET hnsw.iterative_scan = relaxed_order")
         self._model, self.exact_limit = model, exact_limit
         self._cache: BuildCache | None = None
         self._articles: OrderedDict[int, Article] = OrderedDict()  # pk -> article (a pk is never reused)
@@ -37,7 +39,9 @@ class PgIndex:
 
     @property
     def where(self) -> str:
-        return ", ".join(redact(u) for u in self.pool.urls)
+        """The primary, and the replicas answering questions when there are any."""
+        replicas = [u for u in self.pool.urls if u != self.url]
+        return redact(self.url) + (f"; reads from {', '.join(map(redact, replicas))}" if replicas else "")
 
     @contextmanager
     def reading(self) -> Iterator[PgView]:
@@ -87,8 +91,6 @@ class PgIndex:
             build = None
         if build is None or not build.build_id:
             raise IndexMissingError(f"the index database {self.where} holds no index yet: run `qa index`")
-        conn.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
-        conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         return build
 
     def _end(self, conn: psycopg.Connection, ok: bool) -> None:
@@ -112,7 +114,8 @@ class PgIndex:
         topic = conn.execute("SELECT term FROM qa.terms WHERE df_sentences > %s",
                              (TOPIC_SHARE * build.sentences,)).fetchall()
         copies: dict[str, list[str]] = {}
-        for group, article in conn.execute("SELECT group_id, article FROM qa.copies ORDER BY group_id, position"):
+        for group, article in conn.execute("SELECT group_id, article FROM qa.copies "
+                                           "ORDER BY group_id, position"):
             copies.setdefault(group, []).append(article)
         by_article = {a: tuple(g) for g in copies.values() for a in g}
         cache = BuildCache(meta=build, config=config, spans_dates=first is not None and first < last,
@@ -126,8 +129,9 @@ class PgIndex:
             out = {pk: self._articles[pk] for pk in pks if pk in self._articles}
         missing = sorted(pks - out.keys())
         if missing:
-            for pk, i, meta, text, h in conn.execute(
-                    "SELECT pk, id, meta, text, content_hash FROM qa.articles WHERE pk = ANY(%s)", (missing,)):
+            found = conn.execute("SELECT pk, id, meta, text, content_hash FROM qa.articles "
+                                 "WHERE pk = ANY(%s)", (missing,))
+            for pk, i, meta, text, h in found:
                 out[pk] = article_from(i, meta, text, h)
             with self._lock:
                 for pk in missing:

@@ -1,6 +1,7 @@
 """The index's tables in PostgreSQL (schema `qa`), and the metadata row that says which build answers.
 
 One build is one transaction (`qa.postgres.writer`): readers see the previous build or the new one.
+A whole index is written in schema `qa_next`, then swapped in, so readers go on meanwhile.
 
 - `meta`: `config` (the `IndexConfig` the index was written with) and `build` (build id, counts,
   the mean row lengths BM25 needs, the next free row numbers).
@@ -23,38 +24,38 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import psycopg
 
-SCHEMA = "qa"
+SCHEMA = "qa"  # the index that answers
+NEXT = "qa_next"  # a whole index being written, renamed to SCHEMA when it is complete
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64
 
 _DDL = """
-CREATE SCHEMA qa;
-CREATE TABLE qa.meta (key text PRIMARY KEY, value jsonb NOT NULL);
-CREATE TABLE qa.articles (pk bigint PRIMARY KEY, id text NOT NULL UNIQUE, meta jsonb NOT NULL,
+CREATE TABLE meta (key text PRIMARY KEY, value jsonb NOT NULL);
+CREATE TABLE articles (pk bigint PRIMARY KEY, id text NOT NULL UNIQUE, meta jsonb NOT NULL,
     text text NOT NULL, published date, content_hash text NOT NULL, sentences int NOT NULL,
     chunks int NOT NULL, shingles bytea NOT NULL);
-CREATE TABLE qa.files (path text PRIMARY KEY, size bigint NOT NULL, mtime_ns bigint NOT NULL,
+CREATE TABLE files (path text PRIMARY KEY, size bigint NOT NULL, mtime_ns bigint NOT NULL,
     status text NOT NULL, reason text NOT NULL, article_ids jsonb NOT NULL);
-CREATE TABLE qa.copies (article text PRIMARY KEY, group_id int NOT NULL, position int NOT NULL);
-CREATE TABLE qa.sentences (row bigint PRIMARY KEY, article bigint NOT NULL, ordinal int NOT NULL,
+CREATE TABLE copies (article text PRIMARY KEY, group_id int NOT NULL, position int NOT NULL);
+CREATE TABLE sentences (row bigint PRIMARY KEY, article bigint NOT NULL, ordinal int NOT NULL,
     start_at int NOT NULL, end_at int NOT NULL, text text NOT NULL, terms int NOT NULL, day int,
     chunk_lo bigint NOT NULL, chunk_hi bigint NOT NULL, prev bigint NOT NULL, next bigint NOT NULL,
     embedding vector({dim}) NOT NULL);
-CREATE INDEX sentences_article ON qa.sentences (article);
-CREATE INDEX sentences_day ON qa.sentences (day);
-CREATE TABLE qa.chunks (row bigint PRIMARY KEY, article bigint NOT NULL, ordinal int NOT NULL,
+CREATE INDEX ON sentences (article);
+CREATE INDEX ON sentences (day);
+CREATE TABLE chunks (row bigint PRIMARY KEY, article bigint NOT NULL, ordinal int NOT NULL,
     first_sentence int NOT NULL, last_sentence int NOT NULL, start_at int NOT NULL, end_at int NOT NULL,
     token_count int NOT NULL, text text NOT NULL, terms int NOT NULL, embedding vector({dim}) NOT NULL);
-CREATE INDEX chunks_article ON qa.chunks (article);
-CREATE TABLE qa.terms (id int PRIMARY KEY, term text NOT NULL UNIQUE, df_sentences int NOT NULL,
+CREATE INDEX ON chunks (article);
+CREATE TABLE terms (id int PRIMARY KEY, term text NOT NULL UNIQUE, df_sentences int NOT NULL,
     df_chunks int NOT NULL);
-CREATE TABLE qa.sentence_postings (term int NOT NULL, row bigint NOT NULL, tf int NOT NULL,
+CREATE TABLE sentence_postings (term int NOT NULL, row bigint NOT NULL, tf int NOT NULL,
     len int NOT NULL, PRIMARY KEY (term, row) INCLUDE (tf, len));
-CREATE INDEX sentence_postings_row ON qa.sentence_postings (row);
-CREATE TABLE qa.chunk_postings (term int NOT NULL, row bigint NOT NULL, tf int NOT NULL,
+CREATE INDEX ON sentence_postings (row);
+CREATE TABLE chunk_postings (term int NOT NULL, row bigint NOT NULL, tf int NOT NULL,
     len int NOT NULL, PRIMARY KEY (term, row) INCLUDE (tf, len));
-CREATE INDEX chunk_postings_row ON qa.chunk_postings (row);
+CREATE INDEX ON chunk_postings (row);
 """
-_HNSW = (f"CREATE INDEX sentences_hnsw ON qa.sentences USING hnsw (embedding vector_ip_ops) "
+_HNSW = (f"CREATE INDEX ON sentences USING hnsw (embedding vector_ip_ops) "
          f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
 
 
@@ -83,21 +84,33 @@ def exists(conn: psycopg.Connection) -> bool:
     return conn.execute("SELECT to_regclass('qa.meta') IS NOT NULL").fetchone()[0]
 
 
-def create(conn: psycopg.Connection, dimension: int, hnsw: bool = True) -> None:
-    """Create every table (in the caller's transaction); `hnsw=False` leaves the vector index to
-    `create_hnsw`, once the rows are in."""
+def create(conn: psycopg.Connection, name: str, dimension: int) -> None:
+    """Create schema `name` with every table but the vector index (in the caller's transaction;
+    a leftover of an earlier attempt is dropped first)."""
+    conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    conn.execute(f"CREATE SCHEMA {name}")
+    use(conn, name)
     conn.execute(_DDL.format(dim=int(dimension)))
-    if hnsw:
-        create_hnsw(conn)
+
+
+def use(conn: psycopg.Connection, name: str) -> None:
+    """Unqualified names mean schema `name`'s tables for the rest of the transaction (pgvector's
+    types stay visible, wherever the extension was installed)."""
+    vector = conn.execute("SELECT extnamespace::regnamespace::text FROM pg_extension "
+                          "WHERE extname = 'vector'").fetchone()[0]
+    conn.execute(f"SET LOCAL search_path = {name}, {vector}")
 
 
 def create_hnsw(conn: psycopg.Connection) -> None:
+    """The HNSW index of the sentence vectors, in the schema first on the search path."""
     conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
     conn.execute(_HNSW)
 
 
-def drop(conn: psycopg.Connection) -> None:
-    conn.execute("DROP SCHEMA IF EXISTS qa CASCADE")
+def swap(conn: psycopg.Connection) -> None:
+    """The whole index just written (`NEXT`) becomes the one that answers (`SCHEMA`)."""
+    conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+    conn.execute(f"ALTER SCHEMA {NEXT} RENAME TO {SCHEMA}")
 
 
 def read_meta(conn: psycopg.Connection, key: str) -> Any:
@@ -106,7 +119,8 @@ def read_meta(conn: psycopg.Connection, key: str) -> Any:
 
 
 def write_meta(conn: psycopg.Connection, key: str, value: Any) -> None:
-    conn.execute("INSERT INTO qa.meta VALUES (%s, %s::jsonb) ON CONFLICT (key) DO UPDATE SET value = "
+    """Into the `meta` table first on the search path (the writer's)."""
+    conn.execute("INSERT INTO meta VALUES (%s, %s::jsonb) ON CONFLICT (key) DO UPDATE SET value = "
                  "excluded.value", (key, json.dumps(value)))
 
 

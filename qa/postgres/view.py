@@ -32,7 +32,7 @@ FILTERED_EXACT = 20_000  # a filter leaving at most this many sentences is score
 EF_SEARCH = 200  # HNSW candidates per scan: the ranking's pools are 200 rows
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class BuildCache:
     """What one build's questions share: its counts, statistics and copy groups."""
     meta: BuildMeta
@@ -41,6 +41,7 @@ class BuildCache:
     topic_terms: frozenset[str]
     copies: dict[str, tuple[str, ...]]
     exact: bool  # small enough to score every sentence exactly
+    rows: np.ndarray | None = None  # every sentence row, once asked for (a small index)
 
 
 class PgAllowed:
@@ -74,7 +75,8 @@ class PgAllowed:
         return self._size
 
     def contains(self, rows: np.ndarray) -> np.ndarray:
-        found = self.view.query(f"SELECT s.row FROM qa.sentences s WHERE s.row = ANY(%(rows)s) AND {self.sql}",
+        found = self.view.query(f"SELECT s.row FROM qa.sentences s WHERE s.row = ANY(%(rows)s) "
+                                f"AND {self.sql}",
                                 {**self.params, "rows": rows.tolist()})
         return np.isin(rows, np.array([r for (r,) in found], dtype=np.int64))
 
@@ -88,6 +90,7 @@ class PgView:
         self.sentence_count, self.chunk_count = cache.meta.sentences, cache.meta.chunks
         self.spans_dates, self.topic_terms = cache.spans_dates, cache.topic_terms
         self._terms: dict[str, tuple[int, int, int]] = {}  # term -> (id, sentences, chunks holding it)
+        self._rows: dict[int, tuple] = {}  # sentence row -> its columns (`_sentences`)
 
     @property
     def vector_index(self) -> str:
@@ -101,7 +104,9 @@ class PgView:
         return self._conn.execute(sql, params).fetchall()
 
     def rows(self) -> np.ndarray:
-        return _ints(self.query("SELECT row FROM qa.sentences ORDER BY row"))
+        if self._cache.rows is None:
+            self._cache.rows = _ints(self.query("SELECT row FROM qa.sentences ORDER BY row"))
+        return self._cache.rows
 
     def allowed(self, scope: Scope) -> PgAllowed | None:
         return None if scope.everything else PgAllowed(self, scope)
@@ -115,35 +120,40 @@ class PgView:
     def lexical(self, terms: Sequence[str], table: str) -> PgLexical:
         return PgLexical(self, terms, table)
 
+    def _sentences(self, rows: Sequence[int]) -> list[tuple]:
+        """Each row's (article pk, ordinal, start, end, text, chunk_lo, chunk_hi, prev, next, day),
+        read once per question."""
+        missing = sorted({int(r) for r in rows} - self._rows.keys())
+        if missing:
+            for r, *values in self.query("SELECT row, article, ordinal, start_at, end_at, text, chunk_lo, "
+                                         "chunk_hi, prev, next, day FROM qa.sentences WHERE row = ANY(%s)",
+                                         (missing,)):
+                self._rows[r] = tuple(values)
+        return [self._rows[int(r)] for r in rows]
+
     def layout(self, rows: np.ndarray) -> Layout:
-        found = {r[0]: r[1:] for r in self.query(
-            "SELECT row, chunk_lo, chunk_hi, prev, next, end_at - start_at, day FROM qa.sentences "
-            "WHERE row = ANY(%s)", (rows.tolist(),))}
-        cols = list(zip(*(found[int(r)] for r in rows), strict=True)) if len(rows) else [()] * 6
-        lo, hi, prev, nxt = (np.array(c, dtype=np.int64) for c in cols[:4])
-        lengths = np.array(cols[4], dtype=np.float64)
+        found = self._sentences(rows)
+        lo, hi, prev, nxt = (np.array([f[i] for f in found], dtype=np.int64) for i in (5, 6, 7, 8))
+        lengths = np.array([f[3] - f[2] for f in found], dtype=np.float64)
         prior = (np.log(np.maximum(lengths, 20) / 20) / math.log(15)).astype(np.float32)
-        day = np.array([np.nan if d is None else d for d in cols[5]], dtype=np.float64)
+        day = np.array([np.nan if f[9] is None else f[9] for f in found], dtype=np.float64)
         return Layout(lo, hi, prev, nxt, prior, day)
 
     def texts(self, rows: np.ndarray) -> list[str]:
-        found = dict(self.query("SELECT row, text FROM qa.sentences WHERE row = ANY(%s)", (rows.tolist(),)))
-        return [found[int(r)] for r in rows]
+        return [f[4] for f in self._sentences(rows)]
 
     def sentence_vectors(self, rows: np.ndarray) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64)
-        found = dict(self.query("SELECT row, embedding FROM qa.sentences WHERE row = ANY(%s)", (rows.tolist(),)))
+        found = dict(self.query("SELECT row, embedding FROM qa.sentences WHERE row = ANY(%s)",
+                                (rows.tolist(),)))
         return np.stack([_vector(found[int(r)]) for r in rows]) if len(rows) else \
             np.zeros((0, 0), dtype=np.float32)
 
     def records(self, rows: Sequence[int]) -> list[Record]:
-        rows = [int(r) for r in rows]
-        found = {r[0]: r[1:] for r in self.query(
-            "SELECT row, article, ordinal, start_at, end_at, text FROM qa.sentences WHERE row = ANY(%s)",
-            (rows,))}
-        articles = self._index.articles_by_pk(self._conn, {found[r][0] for r in rows})
-        return [Record(row=r, article=articles[found[r][0]], ordinal=found[r][1], start=found[r][2],
-                       end=found[r][3], text=found[r][4]) for r in rows]
+        found = self._sentences(rows)
+        articles = self._index.articles_by_pk(self._conn, {f[0] for f in found})
+        return [Record(row=int(r), article=articles[f[0]], ordinal=f[1], start=f[2], end=f[3], text=f[4])
+                for r, f in zip(rows, found, strict=True)]
 
     def doc_freq(self, terms: Sequence[str]) -> np.ndarray:
         info = self.term_info(terms)
@@ -167,8 +177,8 @@ class PgView:
 
     def summaries(self) -> list[ArticleSummary]:
         """Every article, with its sentence count (the articles' texts are left out: "")."""
-        return [ArticleSummary(article=article_from(i, meta, "", h), sentences=n) for i, meta, h, n in self.query(
-            "SELECT id, meta, content_hash, sentences FROM qa.articles ORDER BY pk")]
+        found = self.query("SELECT id, meta, content_hash, sentences FROM qa.articles ORDER BY pk")
+        return [ArticleSummary(article=article_from(i, meta, "", h), sentences=n) for i, meta, h, n in found]
 
 
 class PgDense:
@@ -183,8 +193,8 @@ class PgDense:
         order = "(s.embedding <#> %(v)s) + 0" if exact else "s.embedding <#> %(v)s"
         where = f"WHERE {allowed.sql}" if allowed is not None else ""
         params = allowed.params if allowed is not None else {}
-        return [_ints(self.view.query(f"SELECT s.row FROM qa.sentences s {where} ORDER BY {order} LIMIT %(k)s",
-                                      {**params, "v": v, "k": k})) for v in self.vectors]
+        sql = f"SELECT s.row FROM qa.sentences s {where} ORDER BY {order} LIMIT %(k)s"
+        return [_ints(self.view.query(sql, {**params, "v": v, "k": k})) for v in self.vectors]
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return _cosines(self.view, "qa.sentences", self.vectors, rows)
@@ -203,11 +213,13 @@ class PgLexical:
         counts = Counter(t for t in terms if t in info)
         ids = [info[t][0] for t in counts]
         dfs = [info[t][1 if table == "sentences" else 2] for t in counts]
-        weights = [c * math.log(1 + (n - df + 0.5) / (df + 0.5)) for c, df in zip(counts.values(), dfs, strict=True)]
+        weights = [c * math.log(1 + (n - df + 0.5) / (df + 0.5))
+                   for c, df in zip(counts.values(), dfs, strict=True)]
         self.params = {"ids": ids, "w": weights, "k1": k1, "b": b, "mean": mean}
-        self._sql = (f"SELECT p.row, sum(q.w * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.len / %(mean)s))) "
-                     f"AS score FROM qa.{table[:-1]}_postings p JOIN unnest(%(ids)s::int[], %(w)s::float8[]) "
-                     f"AS q(term, w) ON p.term = q.term")
+        self._sql = ("SELECT p.row, "
+                     "sum(q.w * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.len / %(mean)s))) AS score"
+                     f" FROM qa.{table[:-1]}_postings p "
+                     "JOIN unnest(%(ids)s::int[], %(w)s::float8[]) AS q(term, w) ON p.term = q.term")
         self._best: float | None = None if ids else 0.0
 
     @property

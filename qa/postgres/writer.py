@@ -36,7 +36,7 @@ from qa.store import Catalog, FileRecord, IndexConfig
 from qa.store.db import RowSet
 
 if TYPE_CHECKING:
-    import psycopg
+    from psycopg import Connection
 
 LOCK_KEY = 0x71612D696E646578  # "qa-index": the advisory lock builds take
 
@@ -60,7 +60,7 @@ def build_database(settings: Settings, embedder: Embedder, *, full: bool = False
         conn.close()  # the advisory lock goes with the session
 
 
-def _lock(conn: psycopg.Connection, wait: bool) -> None:
+def _lock(conn: Connection, wait: bool) -> None:
     if wait:
         conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
     elif not conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
@@ -68,13 +68,14 @@ def _lock(conn: psycopg.Connection, wait: bool) -> None:
                                "and try again (or use --wait)")
 
 
-def _build(conn: psycopg.Connection, settings: Settings, embedder: Embedder, full: bool, progress: Progress | None,
-           started: float) -> BuildReport:
+def _build(conn: Connection, settings: Settings, embedder: Embedder, full: bool,
+           progress: Progress | None, started: float) -> BuildReport:
     has_schema = schema.exists(conn)
     stored_config = schema.read_meta(conn, "config") if has_schema else None
     stored = IndexConfig(**stored_config) if stored_config else None
     same_model = stored is not None and stored.model == embedder.model_id
-    config = IndexConfig.of(settings, embedder.model_id, stored.dimension if same_model else embedder.dimension)
+    dimension = stored.dimension if same_model else embedder.dimension
+    config = IndexConfig.of(settings, embedder.model_id, dimension)
     rebuild_reason = "requested (--full)" if full else "no previous index" if stored is None else None
     if rebuild_reason is None and (changes := stored.changes(config)):
         raise IndexMismatchError(f"the index database was built with other settings ({', '.join(changes)}): "
@@ -91,8 +92,9 @@ def _build(conn: psycopg.Connection, settings: Settings, embedder: Embedder, ful
                   unchanged=changes.unchanged, skipped=found.skipped, duplicates=found.duplicates,
                   full_rebuild_reason=rebuild_reason, delta=not fresh)
     if build is not None and not changes and build.corpus_fingerprint == corpus:
-        return BuildReport(build_id=None, articles=build.articles, sentences=build.sentences, chunks=build.chunks,
-                           embedded=0, copy_groups=0, seconds=time.perf_counter() - started, **report)
+        return BuildReport(build_id=None, articles=build.articles, sentences=build.sentences,
+                           chunks=build.chunks, embedded=0, copy_groups=0,
+                           seconds=time.perf_counter() - started, **report)
     current = {a.id: a for a in found.articles}
     todo = [a for a in found.articles if previous.get(a.id) != a]
     gone = [i for i, a in previous.items() if current.get(i) != a]
@@ -102,22 +104,25 @@ def _build(conn: psycopg.Connection, settings: Settings, embedder: Embedder, ful
     rows = make_rows(settings, embedder, Plan(write=todo, delta=False), None, config.dimension,
                      {a.id: signatures[a.id] for a in todo}, progress)
     with conn.transaction():
+        # A whole index is written beside the one answering, which keeps answering until the swap at
+        # the end; an update changes the answering tables. Either way, nothing shows before the commit.
         if fresh:
-            schema.drop(conn)
-            schema.create(conn, config.dimension, hnsw=False)  # built once the rows are in: much faster
+            schema.create(conn, schema.NEXT, config.dimension)
+        schema.use(conn, schema.NEXT if fresh else schema.SCHEMA)
         meta = build or BuildMeta.empty()
         df = _delete(conn, gone)
         meta, added = _insert(conn, rows.rows, rows.sentence_vectors, rows.chunk_vectors, meta)
         _count_terms(conn, df, added)
-        conn.execute("DELETE FROM qa.copies")
+        conn.execute("DELETE FROM copies")
         _copy(conn, "copies (article, group_id, position)",
               [(a, g, i) for g, group in enumerate(groups) for i, a in enumerate(group)])
-        conn.execute("DELETE FROM qa.files")
+        conn.execute("DELETE FROM files")
         _copy(conn, "files (path, size, mtime_ns, status, reason, article_ids)",
               [(f.path, f.size, f.mtime_ns, f.status, f.reason, _json(f.article_ids)) for f in found.files])
-        if fresh:
-            schema.create_hnsw(conn)
         meta = _publish(conn, meta, corpus, config)
+        if fresh:
+            schema.create_hnsw(conn)  # built once the rows are in: much faster than row by row
+            schema.swap(conn)
     conn.execute("VACUUM (ANALYZE) qa.articles, qa.sentences, qa.chunks, qa.terms, qa.sentence_postings, "
                  "qa.chunk_postings")  # statistics for the planner; index-only scans of the postings
     return BuildReport(build_id=meta.build_id, articles=meta.articles, sentences=meta.sentences,
@@ -125,7 +130,7 @@ def _build(conn: psycopg.Connection, settings: Settings, embedder: Embedder, ful
                        seconds=time.perf_counter() - started, **report)
 
 
-def _catalog(conn: psycopg.Connection) -> tuple[dict[str, Article], dict[str, FileRecord]]:
+def _catalog(conn: Connection) -> tuple[dict[str, Article], dict[str, FileRecord]]:
     articles = {i: article_from(i, meta, text, h) for i, meta, text, h in conn.execute(
         "SELECT id, meta, text, content_hash FROM qa.articles")}
     files = {p: FileRecord(path=p, size=size, mtime_ns=mtime, status=status, reason=why, article_ids=ids)
@@ -134,27 +139,27 @@ def _catalog(conn: psycopg.Connection) -> tuple[dict[str, Article], dict[str, Fi
     return articles, files
 
 
-def _signatures(conn: psycopg.Connection, ids: list[str]) -> dict[str, np.ndarray]:
+def _signatures(conn: Connection, ids: list[str]) -> dict[str, np.ndarray]:
     return {i: np.frombuffer(s, dtype="<u4").astype(np.uint32) for i, s in conn.execute(
         "SELECT id, shingles FROM qa.articles WHERE id = ANY(%s)", (ids,))}
 
 
-def _delete(conn: psycopg.Connection, gone: list[str]) -> dict[str, Counter[int]]:
+def _delete(conn: Connection, gone: list[str]) -> dict[str, Counter[int]]:
     """Remove the rows of the articles `gone`; how many rows of each table held each term."""
     out: dict[str, Counter[int]] = {"sentences": Counter(), "chunks": Counter()}
     if not gone:
         return out
-    pks = [p for (p,) in conn.execute("SELECT pk FROM qa.articles WHERE id = ANY(%s)", (gone,))]
+    pks = [p for (p,) in conn.execute("SELECT pk FROM articles WHERE id = ANY(%s)", (gone,))]
     for table in ("sentences", "chunks"):
-        rows = [r for (r,) in conn.execute(f"DELETE FROM qa.{table} WHERE article = ANY(%s) RETURNING row",
+        rows = [r for (r,) in conn.execute(f"DELETE FROM {table} WHERE article = ANY(%s) RETURNING row",
                                            (pks,))]
         out[table].update(t for (t,) in conn.execute(
-            f"DELETE FROM qa.{table[:-1]}_postings WHERE row = ANY(%s) RETURNING term", (rows,)))
-    conn.execute("DELETE FROM qa.articles WHERE pk = ANY(%s)", (pks,))
+            f"DELETE FROM {table[:-1]}_postings WHERE row = ANY(%s) RETURNING term", (rows,)))
+    conn.execute("DELETE FROM articles WHERE pk = ANY(%s)", (pks,))
     return out
 
 
-def _insert(conn: psycopg.Connection, rows: RowSet, sentence_vectors: np.ndarray, chunk_vectors: np.ndarray,
+def _insert(conn: Connection, rows: RowSet, sentence_vectors: np.ndarray, chunk_vectors: np.ndarray,
             meta: BuildMeta) -> tuple[BuildMeta, dict[str, Counter[int]]]:
     """Insert the new rows (numbered after every row so far) with their postings; the meta with
     the next free numbers, and for each table how many new rows hold each term."""
@@ -182,18 +187,19 @@ def _insert(conn: psycopg.Connection, rows: RowSet, sentence_vectors: np.ndarray
         held = holders.get((s.article_id, s.ordinal), [-1])
         last = i + 1 == n or rows.sentences[i + 1].ordinal == 0
         day = published[s.article_id]
-        sentence_rows.append((row, pk[s.article_id], s.ordinal, s.start, s.end, text[s.article_id][s.start:s.end],
-                              _length(rows.sentence_terms[i]), day.toordinal() if day else None, min(held),
-                              max(held), row - 1 if s.ordinal > 0 else -1, -1 if last else row + 1,
-                              sentence_vectors[i]))
+        sentence_rows.append((row, pk[s.article_id], s.ordinal, s.start, s.end,
+                              text[s.article_id][s.start:s.end], _length(rows.sentence_terms[i]),
+                              day.toordinal() if day else None, min(held), max(held),
+                              row - 1 if s.ordinal > 0 else -1, -1 if last else row + 1, sentence_vectors[i]))
     _copy(conn, "sentences (row, article, ordinal, start_at, end_at, text, terms, day, chunk_lo, chunk_hi, "
           "prev, next, embedding)", sentence_rows,
           ["int8", "int8", "int4", "int4", "int4", "text", "int4", "int4", "int8", "int8", "int8", "int8",
            "vector"])
-    _copy(conn, "chunks (row, article, ordinal, first_sentence, last_sentence, start_at, end_at, token_count, "
-          "text, terms, embedding)",
-          [(meta.next_chunk + j, pk[c.article_id], c.ordinal, c.first_sentence, c.last_sentence, c.start, c.end,
-            c.token_count, c.text, _length(rows.chunk_terms[j]), chunk_vectors[j]) for j, c in enumerate(rows.chunks)],
+    _copy(conn, "chunks (row, article, ordinal, first_sentence, last_sentence, start_at, end_at, "
+          "token_count, text, terms, embedding)",
+          [(meta.next_chunk + j, pk[c.article_id], c.ordinal, c.first_sentence, c.last_sentence, c.start,
+            c.end, c.token_count, c.text, _length(rows.chunk_terms[j]), chunk_vectors[j])
+           for j, c in enumerate(rows.chunks)],
           ["int8", "int8", "int4", "int4", "int4", "int4", "int4", "int4", "text", "int4", "vector"])
     terms = {"sentences": rows.sentence_terms, "chunks": rows.chunk_terms}
     ids = _term_ids(conn, {t for table in terms.values() for line in table for t in line.split(" ") if t})
@@ -211,50 +217,53 @@ def _insert(conn: psycopg.Connection, rows: RowSet, sentence_vectors: np.ndarray
     return meta, holding
 
 
-def _term_ids(conn: psycopg.Connection, wanted: set[str]) -> dict[str, int]:
+def _term_ids(conn: Connection, wanted: set[str]) -> dict[str, int]:
     """Each term's id; a term new to the index is added (held by no row yet)."""
-    ids = dict(conn.execute("SELECT term, id FROM qa.terms WHERE term = ANY(%s)", (sorted(wanted),)).fetchall())
+    ids = dict(conn.execute("SELECT term, id FROM terms WHERE term = ANY(%s)", (sorted(wanted),)))
     new = sorted(wanted - ids.keys())
     if new:
-        start = conn.execute("SELECT coalesce(max(id) + 1, 0) FROM qa.terms").fetchone()[0]
+        start = conn.execute("SELECT coalesce(max(id) + 1, 0) FROM terms").fetchone()[0]
         ids |= {t: start + i for i, t in enumerate(new)}
         _copy(conn, "terms (id, term, df_sentences, df_chunks)", [(ids[t], t, 0, 0) for t in new])
     return ids
 
 
-def _count_terms(conn: psycopg.Connection, removed: dict[str, Counter[int]], added: dict[str, Counter[int]]) -> None:
+def _count_terms(conn: Connection, removed: dict[str, Counter[int]],
+                 added: dict[str, Counter[int]]) -> None:
     """Bring each term's number of sentences and chunks holding it up to date."""
     for table in ("sentences", "chunks"):
         change = Counter(added[table])
         change.subtract(removed[table])
         ids = [t for t, n in change.items() if n]
         if ids:
-            conn.execute(f"UPDATE qa.terms t SET df_{table} = t.df_{table} + d.n "
+            conn.execute(f"UPDATE terms t SET df_{table} = t.df_{table} + d.n "
                          "FROM unnest(%s::int[], %s::int[]) AS d(id, n) WHERE t.id = d.id",
                          (ids, [change[t] for t in ids]))
 
 
-def _publish(conn: psycopg.Connection, meta: BuildMeta, corpus: str, config: IndexConfig) -> BuildMeta:
+def _publish(conn: Connection, meta: BuildMeta, corpus: str, config: IndexConfig) -> BuildMeta:
     """Record the new build (its counts and BM25's mean lengths): the commit makes it the one that answers."""
-    sentences, sentence_length = conn.execute("SELECT count(*), coalesce(avg(terms), 1) FROM qa.sentences").fetchone()
-    chunks, chunk_length = conn.execute("SELECT count(*), coalesce(avg(terms), 1) FROM qa.chunks").fetchone()
-    articles = conn.execute("SELECT count(*) FROM qa.articles").fetchone()[0]
+    count = "SELECT count(*), coalesce(avg(terms), 1) FROM {}"
+    sentences, sentence_length = conn.execute(count.format("sentences")).fetchone()
+    chunks, chunk_length = conn.execute(count.format("chunks")).fetchone()
+    articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     build_id = time.strftime("%Y%m%d-%H%M%S") + f"-pg{time.monotonic_ns() % 10**6:06d}"
     meta = BuildMeta(**asdict(meta) | {
         "build_id": build_id, "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "articles": int(articles), "sentences": int(sentences), "chunks": int(chunks), "corpus_fingerprint": corpus,
+        "articles": int(articles), "sentences": int(sentences), "chunks": int(chunks),
+        "corpus_fingerprint": corpus,
         "sentence_length": float(sentence_length), "chunk_length": float(chunk_length)})
     schema.write_meta(conn, "config", asdict(config))
     schema.write_meta(conn, "build", asdict(meta))
     return meta
 
 
-def _copy(conn: psycopg.Connection, target: str, rows: Sequence[tuple], types: list[str] | None = None) -> None:
-    """COPY rows into `qa.<target>` (binary with the given column types, else text)."""
+def _copy(conn: Connection, target: str, rows: Sequence[tuple], types: list[str] | None = None) -> None:
+    """COPY rows into `target` (binary with the given column types, else text)."""
     if not rows:
         return
     binary = " WITH (FORMAT BINARY)" if types else ""
-    with conn.cursor() as cur, cur.copy(f"COPY qa.{target} FROM STDIN{binary}") as copy:
+    with conn.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN{binary}") as copy:
         if types:
             copy.set_types(types)
         for row in rows:
