@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from qa.articles import Article
 from qa.errors import DatabaseError, IndexMismatchError, IndexMissingError
 from qa.postgres.connect import Pool, psycopg_module, reason, redact
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     import psycopg
 
 CACHED_ARTICLES = 256
+CACHED_LISTS_MB = 128  # BM25 posting lists kept (the frequent terms of recent questions)
 
 
 class PgIndex:
@@ -35,6 +38,7 @@ class PgIndex:
         self._model, self.exact_limit = model, exact_limit
         self._cache: BuildCache | None = None
         self._articles: OrderedDict[int, Article] = OrderedDict()  # pk -> article (a pk is never reused)
+        self.lists = ListCache(CACHED_LISTS_MB * 2**20)
         self._lock = threading.Lock()
 
     @property
@@ -122,6 +126,7 @@ class PgIndex:
                            topic_terms=frozenset(t for (t,) in topic), copies=by_article,
                            exact=build.sentences <= self.exact_limit)
         self._cache = cache
+        self.lists.clear()  # the lists of the build before
         return cache
 
     def articles_by_pk(self, conn: psycopg.Connection, pks: set[int]) -> dict[int, Article]:
@@ -142,3 +147,35 @@ class PgIndex:
 
     def close(self) -> None:
         self.pool.close()
+
+
+class ListCache:
+    """Posting lists (rows and normalized term frequencies) by (build, table, term), the least
+    recently used dropped beyond `max_bytes`."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes, self.size = max_bytes, 0
+        self._lists: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[np.ndarray, np.ndarray] | None:
+        with self._lock:
+            found = self._lists.get(key)
+            if found is not None:
+                self._lists.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, value: tuple[np.ndarray, np.ndarray]) -> None:
+        with self._lock:
+            if key in self._lists:
+                return
+            self._lists[key] = value
+            self.size += value[0].nbytes + value[1].nbytes
+            while self.size > self.max_bytes and self._lists:
+                old = self._lists.popitem(last=False)[1]
+                self.size -= old[0].nbytes + old[1].nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._lists.clear()
+            self.size = 0

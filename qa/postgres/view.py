@@ -252,21 +252,25 @@ class PgLexical:
 
 def _scored_lists(view: PgView, table: str, weights: dict[int, float], k1: float, b: float,
                   mean: float) -> tuple[np.ndarray, np.ndarray]:
-    """Every row holding a query term (ascending) and its BM25 score."""
-    if not weights:
+    """Every row holding a query term (ascending) and its BM25 score. Each term's list, with its
+    length-normalized term frequencies, comes from the app's cache of this build's lists, else
+    from one fetch for all the missing terms."""
+    lists = view._index.lists
+    found = {t: lists.get((view.build_id, table, t)) for t in weights}
+    missing = [t for t, v in found.items() if v is None]
+    if missing:
+        for term, data, tfs, lens in view.query(f"SELECT term, rows, tfs, lens FROM qa.{table[:-1]}_lists "
+                                                "WHERE term = ANY(%s)", (missing,)):
+            tf = np.frombuffer(tfs, dtype="<i4").astype(np.float64)
+            length = np.frombuffer(lens, dtype="<i4").astype(np.float64)
+            found[term] = (np.frombuffer(data, dtype="<i8"), tf / (tf + k1 * (1 - b + b * length / mean)))
+            lists.put((view.build_id, table, term), found[term])
+    held = [(v[0], weights[t] * v[1]) for t, v in found.items() if v is not None]
+    if not held:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    rows, scores = [], []
-    for term, data, tfs, lens in view.query(f"SELECT term, rows, tfs, lens FROM qa.{table[:-1]}_lists "
-                                            "WHERE term = ANY(%s)", (list(weights),)):
-        tf = np.frombuffer(tfs, dtype="<i4").astype(np.float64)
-        length = np.frombuffer(lens, dtype="<i4").astype(np.float64)
-        rows.append(np.frombuffer(data, dtype="<i8"))
-        scores.append(weights[term] * tf / (tf + k1 * (1 - b + b * length / mean)))
-    if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    summed = np.bincount(np.concatenate(rows), weights=np.concatenate(scores))  # by row number
-    held = np.flatnonzero(summed)  # every posting scores above zero
-    return held, summed[held]
+    summed = np.bincount(np.concatenate([r for r, _ in held]), weights=np.concatenate([s for _, s in held]))
+    rows = np.flatnonzero(summed)  # every posting scores above zero
+    return rows, summed[rows]
 
 
 def _cosines(view: PgView, table: str, vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
