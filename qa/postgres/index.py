@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import psycopg
 
 CACHED_ARTICLES = 256
-CACHED_LISTS_MB = 128  # BM25 posting lists kept (the frequent terms of recent questions)
+CACHED_LISTS_MB = 64  # BM25 posting lists kept (the frequent terms of recent questions)
 
 
 class PgIndex:

@@ -183,10 +183,11 @@ class PgView:
 
 
 class PgDense:
-    """Query vectors against the build's sentence vectors."""
+    """Query vectors against the build's sentence vectors (each row's cosines read once)."""
 
     def __init__(self, view: PgView, vectors: np.ndarray):
         self.view, self.vectors = view, np.asarray(vectors, dtype=np.float32)
+        self._scored: dict[int, np.ndarray] = {}  # row -> its cosine to each query vector
 
     def pools(self, k: int, allowed: PgAllowed | None) -> list[np.ndarray]:
         exact = self.view._cache.exact or (allowed is not None and allowed.size <= FILTERED_EXACT)
@@ -198,7 +199,13 @@ class PgDense:
         return [_ints(self.view.query(sql, {**params, "v": v, "k": k})) for v in self.vectors]
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        return _cosines(self.view, "qa.sentences", self.vectors, rows)
+        missing = np.array(sorted({int(r) for r in rows} - self._scored.keys()), dtype=np.int64)
+        if len(missing):
+            self._scored.update(zip(missing.tolist(), _cosines(self.view, "qa.sentences", self.vectors,
+                                                               missing).T, strict=True))
+        if not len(rows):
+            return np.zeros((len(self.vectors), 0), dtype=np.float32)
+        return np.stack([self._scored[int(r)] for r in rows], axis=1)
 
 
 class PgLexical:
@@ -263,12 +270,16 @@ def _scored_lists(view: PgView, table: str, weights: dict[int, float], k1: float
                                                 "WHERE term = ANY(%s)", (missing,)):
             tf = np.frombuffer(tfs, dtype="<i4").astype(np.float64)
             length = np.frombuffer(lens, dtype="<i4").astype(np.float64)
-            found[term] = (np.frombuffer(data, dtype="<i8"), tf / (tf + k1 * (1 - b + b * length / mean)))
+            rows = np.frombuffer(data, dtype="<i8")
+            found[term] = (rows.astype(np.int32) if rows[-1] < 2**31 else rows,
+                           (tf / (tf + k1 * (1 - b + b * length / mean))).astype(np.float32))
             lists.put((view.build_id, table, term), found[term])
-    held = [(v[0], weights[t] * v[1]) for t, v in found.items() if v is not None]
+    held = [(v[0], weights[t], v[1]) for t, v in found.items() if v is not None]
     if not held:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    summed = np.bincount(np.concatenate([r for r, _ in held]), weights=np.concatenate([s for _, s in held]))
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    summed = np.zeros(max(int(r[-1]) for r, _, _ in held) + 1, dtype=np.float32)  # by row number
+    for rows, weight, normalized in held:  # a term's rows are distinct: no add is lost
+        summed[rows] += np.float32(weight) * normalized
     rows = np.flatnonzero(summed)  # every posting scores above zero
     return rows, summed[rows]
 
