@@ -82,6 +82,9 @@ class ArchiveEmbedder:
             progress(len(texts), len(texts))
         return out
 
+    def encode_questions(self, texts: Sequence[str]) -> np.ndarray:
+        return self._real.encode_questions(texts)
+
 
 def memory_mb() -> dict[str, float]:
     with open("/proc/self/status") as f:

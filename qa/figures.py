@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from qa.terms import STOPWORDS, stem, terms
+from qa.terms import STOPWORDS, stem, term_set
 
 TOKEN = re.compile(r"[$€£]|\d[\d,.]*\w*|\w+(?:[-'’]\w+)*|%|[^\w\s]", re.UNICODE)
 _NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
@@ -92,7 +92,7 @@ def figures(sentence: str, units: frozenset[str] | None = None) -> list[Figure]:
     """
     tokens = list(TOKEN.finditer(sentence))
     lower = [t.group(0).lower().rstrip(".,") for t in tokens]
-    named = {normal_unit(t) for t in terms(sentence)}
+    named = {normal_unit(t) for t in term_set(sentence)}
     out: list[Figure] = []
     used: set[int] = set()
     for i, w in enumerate(lower):

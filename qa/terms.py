@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 WORD = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
 STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any",
@@ -54,6 +55,13 @@ def terms(text: str) -> list[str]:
     """The BM25 terms of `text`, in order (repeats kept)."""
     words = (fold(w).replace("’", "'").lower() for w in WORD.findall(text))
     return [stem(w.removesuffix("'s")) for w in words if w not in STOPWORDS]
+
+
+@lru_cache(maxsize=4096)
+def term_set(text: str) -> frozenset[str]:
+    """The distinct terms of `text`, remembered for recent texts: answering reads the terms of the
+    same candidate sentences several times a question, and again for the next questions."""
+    return frozenset(terms(text))
 
 
 def name_words(text: str) -> list[str]:

@@ -38,3 +38,6 @@ class FakeEmbedder:
         if progress and len(texts):
             progress(len(texts), len(texts))
         return out
+
+    def encode_questions(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts)

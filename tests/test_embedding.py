@@ -28,6 +28,18 @@ def test_questions_use_onnx_with_the_same_vectors_as_torch(tmp_path):
     assert np.allclose(again.encode(TEXTS), questions, atol=1e-6)  # the cached export is reused
 
 
+def test_questions_embed_once_each_on_the_int8_model_close_to_fp32(tmp_path):
+    fast = SentenceTransformerEmbedder(cache_dir=tmp_path)
+    questions = fast.encode_questions([TEXTS[0], TEXTS[2], TEXTS[0]])
+    assert not fast._torch.loaded and list(tmp_path.glob("onnx/*/model.int8.onnx"))
+    fp32 = fast.encode([TEXTS[0], TEXTS[2], TEXTS[0]])
+    assert questions.shape == (3, 384) and questions.dtype == np.float32
+    assert np.allclose(np.linalg.norm(questions, axis=1), 1, atol=1e-5)
+    assert np.min(np.sum(questions * fp32, axis=1)) > 0.98
+    assert np.array_equal(questions[0], questions[2])
+    assert np.array_equal(fast.encode_questions([TEXTS[2]])[0], questions[1])  # the recent ones are kept
+
+
 def test_batches_in_bfloat16_stay_close_to_fp32():
     many = TEXTS * 3  # more than a question batch: torch
     fp32 = SentenceTransformerEmbedder(onnx=False, bf16="0").encode(many)

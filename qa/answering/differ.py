@@ -13,7 +13,7 @@ from qa.answering.select import Story
 from qa.figures import Figure, differ, figures, normal_unit
 from qa.question import Question
 from qa.retrieval import ScoredSentence
-from qa.terms import terms
+from qa.terms import term_set
 
 POOL = 6  # best passing sentences looked at for figures that differ
 MIN_TOPIC_SHARE = 0.5  # a figure counts when its sentence names this share of the question's terms
@@ -34,7 +34,7 @@ def differing(question: Question, pool: list[ScoredSentence], story: Story) -> D
     # Of a syndicated story, the copy that is cited states its figure (the one the answer quotes).
     for h in sorted(pool[:POOL], key=lambda h: h.article.id != story(h)):
         found = figures(h.text, question.units)
-        about = {normal_unit(t) for t in terms(h.text)}
+        about = {normal_unit(t) for t in term_set(h.text)}
         if found and story(h) not in stated and len(topic & about) >= MIN_TOPIC_SHARE * len(topic):
             stated[story(h)] = (h, found)
     entries = list(stated.values())

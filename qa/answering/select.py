@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from qa.retrieval import IndexView, ScoredSentence
-from qa.terms import terms
+from qa.terms import term_set
 
 # Beyond the first (the best-supported), each further sentence quoted is the best by
 # MMR_RELEVANCE x its score - (1 - MMR_RELEVANCE) x MMR_SCALE x its highest cosine to those chosen:
@@ -42,7 +42,7 @@ def diverse(hits: list[ScoredSentence], k: int, story: Story) -> list[ScoredSent
     chosen: list[ScoredSentence] = []
     seen: list[tuple[set[str], str]] = []
     for h in hits:
-        words, own = set(terms(h.text)), story(h)
+        words, own = term_set(h.text), story(h)
         same = [i for i, (s, o) in enumerate(seen) if len(words & s) >= max(1, min(len(words), len(s))) * (
             COPY_OVERLAP if o == own and chosen[i].article.id != h.article.id else REPEAT_OVERLAP)]
         if same:  # a repeat; of a syndicated story, the copy that is cited is the one quoted

@@ -15,7 +15,8 @@ class Embedder(Protocol):
 
     `model_id` names the model in the index manifest: an index is only read with the model that
     built it. `fits` says whether the model reads a text whole (within its max sequence length),
-    so chunks can be sized to what the model actually sees."""
+    so chunks can be sized to what the model actually sees. `encode_questions` embeds what is
+    searched for (questions): it may trade a little precision for speed, and is never stored."""
 
     model_id: str
 
@@ -24,5 +25,7 @@ class Embedder(Protocol):
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64,
                progress: Progress | None = None) -> np.ndarray: ...
+
+    def encode_questions(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def fits(self, text: str) -> bool: ...

@@ -1,12 +1,16 @@
 """The production embedder: one model, two runtimes, and the one policy that picks between them.
 
-A few texts (questions; a `qa index` that adds an article while torch is not loaded) go to ONNX
-Runtime, which answers without loading torch; batches (index builds) go to torch, in bfloat16
+Questions go to the int8 model on ONNX Runtime, each distinct text once per call, and the last
+`QUESTION_CACHE` questions' vectors are kept (a chat asks again, a follow-up repeats its context).
+A few texts (a `qa index` that adds an article while torch is not loaded) go to the fp32 model on
+ONNX Runtime, which embeds without loading torch; batches (index builds) go to torch, in bfloat16
 where the CPU has it. If ONNX Runtime cannot be set up, everything goes to torch.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +26,7 @@ SMALL_BATCH = 8  # up to this many texts go to ONNX Runtime when it is available
 # Up to this many texts also go to ONNX Runtime while torch is not loaded: embedding them there
 # takes less time than loading torch and the model (a `qa index` that adds a few articles).
 ONNX_BUILD_LIMIT = 256
+QUESTION_CACHE = 256  # recent questions whose vectors are kept
 
 
 class SentenceTransformerEmbedder:
@@ -40,6 +45,9 @@ class SentenceTransformerEmbedder:
         self._onnx_enabled = onnx
         self._cache_dir = cache_dir or Settings().cache_dir
         self._onnx: OnnxModel | None = None
+        self._int8: OnnxModel | None = None
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @property
     def _model_path(self) -> str:
@@ -52,6 +60,12 @@ class SentenceTransformerEmbedder:
         if self._onnx is None:
             self._onnx = OnnxModel(self._model_path, self._cache_dir, self._onnx_enabled)
         return self._onnx if self._onnx.available else None
+
+    def _questions_model(self) -> OnnxModel | None:
+        """The int8 ONNX Runtime model if it can be used."""
+        if self._int8 is None:
+            self._int8 = OnnxModel(self._model_path, self._cache_dir, self._onnx_enabled, int8=True)
+        return self._int8 if self._int8.available else None
 
     @property
     def dimension(self) -> int:
@@ -77,3 +91,23 @@ class SentenceTransformerEmbedder:
         if small is not None:
             return small.encode(texts, progress)
         return self._torch.encode(texts, batch_size, progress)
+
+    def encode_questions(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length vectors of questions (int8 model; never index vectors), one row each."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._recent_lock:
+            known = {t: self._recent[t] for t in texts if t in self._recent}
+            for t in known:
+                self._recent.move_to_end(t)
+        todo = [t for t in dict.fromkeys(texts) if t not in known]
+        if todo:
+            model = self._questions_model()
+            vectors = model.encode(todo) if model is not None else self.encode(todo)
+            fresh = dict(zip(todo, vectors, strict=True))
+            with self._recent_lock:
+                self._recent.update(fresh)
+                while len(self._recent) > QUESTION_CACHE:
+                    self._recent.popitem(last=False)
+            known |= fresh
+        return np.stack([known[t] for t in texts])

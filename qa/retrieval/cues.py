@@ -12,7 +12,7 @@ from collections.abc import Collection
 
 from qa.figures import MONTH_NAMES, NUMBER_WORDS, SCALES, states_figure
 from qa.question import MAX_PHRASE, AnswerType, Question
-from qa.terms import WORD, fold, name_words, terms
+from qa.terms import WORD, fold, name_words, term_set, terms
 
 CUES = ("answer_type", "counted", "phrase", "novelty")  # the cues, in the order `fuse` adds them
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(" + "|".join([*NUMBER_WORDS, *SCALES, "half"]) + r")\b", re.I)
@@ -80,5 +80,5 @@ def phrase(sentence: str, question: Question) -> float:
 def novelty(sentence: str, asked: set[str]) -> float:
     """The share of the sentence's terms that are neither the question's nor the corpus's topic:
     near 0 for a sentence that only restates the question."""
-    own = set(terms(sentence))
+    own = term_set(sentence)
     return len(own - asked) / len(own) if own else 0.0

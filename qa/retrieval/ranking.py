@@ -71,7 +71,7 @@ def signal_table(view: IndexView, embedder: Embedder, question: Question, scope:
     other signals (None: for every candidate). `cues`: which (`CUES`) to check; None: those the
     shipped weights use."""
     asked = question.queries
-    vectors = embedder.encode(list(asked) + [reduce_question(q, view.topic_terms) for q in asked])
+    vectors = embedder.encode_questions(list(asked) + [reduce_question(q, view.topic_terms) for q in asked])
     queries = [Query(view, q, vectors[i], vectors[len(asked) + i]) for i, q in enumerate(asked)]
     allowed = view.allowed(scope)
     cand = candidates(view, queries, allowed)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.retrieval.seam import Allowed, IndexView, Layout
-from qa.terms import terms
+from qa.terms import term_set, terms
 
 CANDIDATES = 200  # per signal, before fusion
 SIGNALS = ("dense", "reduced", "bm25", "chunk_dense", "chunk_bm25", "neighbour", "length")
@@ -86,7 +86,7 @@ def coverage(view: IndexView, query_terms: list[str], rows: np.ndarray, layout: 
                                            strict=True)]
     wanted = sorted({r for w in window for r in w if r >= 0})
     texts = view.texts(np.array(wanted, dtype=np.int64))
-    words = dict(zip(wanted, (set(terms(t)) for t in texts), strict=True))
+    words = dict(zip(wanted, (term_set(t) for t in texts), strict=True))
     out = np.empty(len(rows), dtype=np.float32)
     for j, w in enumerate(window):
         found = set().union(*(words[r] for r in w if r >= 0))
