@@ -8,13 +8,14 @@ Honours GRADIO_SERVER_NAME / _PORT, the QA_* settings, and QA_AUTH (or QA_AUTH_F
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import gradio as gr
 
 from qa import library, render
 from qa.answering import AnswerOptions, Engine
-from qa.api import server_options
+from qa.api import ServedEngine, server_options
 from qa.errors import DatabaseError, QAError
 from qa.mcp_tools import Tools
 from qa.mcp_tools import gradio_call as _call
@@ -119,7 +120,8 @@ def build_demo(engine: Engine, syncer: library.FeedSyncer | None = None) -> gr.B
                 (sync_btn, sync_now, None, last_sync), (feed_btn, add_feed, feed_url, summary)):
             button.click(action, inputs, target, concurrency_limit=1, concurrency_id="build", **UI) \
                 .then(refresh, None, outputs, **UI)
-        gr.api(tools.answer, api_name="ask", api_visibility="undocumented")  # gradio_client's /ask (README)
+        # gradio_client's /ask (README); outside the queue, so one POST /gradio_api/run/ask answers too
+        gr.api(tools.answer, api_name="ask", api_visibility="undocumented", queue=False)
         for tool in (tools.ask, tools.list_articles):  # public: the two MCP tools, run in-process (no queue)
             gr.api(tool, api_name=f"mcp_{tool.__name__}", queue=False)
     return demo
@@ -139,13 +141,19 @@ def main() -> None:
     from qa.embedding import SentenceTransformerEmbedder
 
     settings = Settings.from_env()
-    engine = Engine(settings, SentenceTransformerEmbedder.from_settings(settings), background_reload=True)
-    for line in library.ready(engine):  # the index built if there is none, loaded before the first visitor
-        print(line)
-    syncer = library.FeedSyncer(settings, engine.rebuild)
+    embedder = SentenceTransformerEmbedder.from_settings(settings)
+    engine = ServedEngine(settings, embedder, background_reload=True)
+    # The index built if there is none, and loaded with the model before the first visitor, while
+    # the page is put together (startup: benchmarks/results/startup.md).
+    with ThreadPoolExecutor(1) as pool:
+        ready = pool.submit(library.ready, engine)
+        syncer = library.FeedSyncer(settings, engine.rebuild)
+        demo = build_demo(engine, syncer)
+        for line in ready.result():
+            print(line)
     syncer.start(settings.feed_sync_minutes)  # 0: no schedule; else a sync now and every N minutes
     try:
-        build_demo(engine, syncer).queue(default_concurrency_limit=8).launch(
+        demo.queue(default_concurrency_limit=8).launch(
             server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
             server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), **launch_options(engine))
     finally:

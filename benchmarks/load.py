@@ -1,6 +1,8 @@
-"""Load test: concurrent chat clients against the running app, then the same during a full rebuild.
+"""Load test: concurrent chat clients against the running app, then the same during a full rebuild;
+or (--ratio) how much of the engine's own capacity the server delivers.
 
     .venv/bin/python benchmarks/load.py [--clients 50] [--seconds 60] [--articles 1000]
+    .venv/bin/python benchmarks/load.py --ratio [--clients 16] [--seconds 30] [--articles 1000]
 
 Loopback only, bounded in count and time. The app (`app.py`, a subprocess) serves a generated
 corpus (benchmarks/build.py's generator). Each client is a thread calling the app's HTTP API
@@ -13,6 +15,14 @@ process while the clients keep asking (a fifth of them about the new articles). 
 names the build that gave it; each is checked against that build's database: its build is the old
 or the new one, every cited sentence is exactly the text at its span in that build, and no answer
 from the old build cites a new article.
+
+--ratio: first the engine alone, in this process on one thread (`Engine.answer` in a loop, the
+product's embedder, the same index and questions), for --seconds; then the app's answers/s with
+--clients concurrent clients through each endpoint for --seconds: the chat's `ask` as the web page
+and a plain HTTP client call it (`POST /gradio_api/run/ask`, one request), the same through
+Gradio's queue as gradio_client calls it (`/gradio_api/call/ask`, a POST and an event stream), and
+the REST API (`POST /api/ask`). The ratio is served answers/s over the engine's answers/s; the
+clients run on the same machine as the app. Results: --out (benchmarks/results/load-ratio.md).
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -75,12 +86,27 @@ def ask(client: httpx.Client, base: str, question: str, session: str | None = No
     return json.loads(data)[0]
 
 
+def ask_direct(client: httpx.Client, base: str, question: str, session: str | None = None) -> dict:
+    """The chat's `ask` as one request, as the web page calls an endpoint outside the queue."""
+    r = client.post(f"{base}/gradio_api/run/ask", json={"data": [question, []], "session_hash": session})
+    r.raise_for_status()
+    return r.json()["data"][0]
+
+
+def ask_rest(client: httpx.Client, base: str, question: str, session: str | None = None) -> dict:
+    """`POST /api/ask` of the REST API."""
+    r = client.post(f"{base}/api/ask", json={"question": question})
+    r.raise_for_status()
+    return r.json()
+
+
 Result = tuple[float, float, dict | None, str | None]  # start, seconds, answer, error
+Call = Callable[[httpx.Client, str, str, str | None], dict]
 
 
 class Run:
-    def __init__(self, base: str, questions: list[str], extra: list[str] | None = None):
-        self.base, self.questions, self.extra = base, questions, extra or []
+    def __init__(self, base: str, questions: list[str], extra: list[str] | None = None, call: Call = ask):
+        self.base, self.questions, self.extra, self.call = base, questions, extra or [], call
         self.results: list[Result] = []
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -93,7 +119,7 @@ class Run:
                 q = rng.choice(self.extra) if extra else rng.choice(self.questions)
                 t = time.perf_counter()
                 try:
-                    answer, error = ask(http, self.base, q, f"load-client-{seed}"), None
+                    answer, error = self.call(http, self.base, q, f"load-client-{seed}"), None
                 except Exception as exc:  # every failure is counted and reported
                     answer, error = None, f"{type(exc).__name__}: {exc}"
                 with self.lock:
@@ -133,6 +159,58 @@ def summary(name: str, run: Run, seconds: float) -> dict:
             "throughput_per_s": len(run.results) / seconds, "p50_ms": q[49], "p95_ms": q[94]}
 
 
+def engine_alone(index: Path, questions: list[str], seconds: float) -> dict:
+    """Answers/s of the engine in this process, on one thread, as the app loads it."""
+    from qa.answering import Engine
+    from qa.embedding import SentenceTransformerEmbedder
+    from qa.settings import Settings
+
+    settings = Settings.from_env()
+    engine = Engine(replace(settings, index_dir=index), SentenceTransformerEmbedder.from_settings(settings))
+    engine.answer("warm up")
+    rng, lat = random.Random(0), []
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        t = time.perf_counter()
+        engine.answer(rng.choice(questions))
+        lat.append((time.perf_counter() - t) * 1000)
+    elapsed = time.perf_counter() - started
+    q = statistics.quantiles(lat, n=100)
+    return {"phase": "engine alone, 1 thread", "requests": len(lat), "errors": 0,
+            "throughput_per_s": len(lat) / elapsed, "p50_ms": q[49], "p95_ms": q[94]}
+
+
+ENDPOINTS: dict[str, Call] = {"chat `ask`, direct (POST /gradio_api/run/ask)": ask_direct,
+                              "chat `ask`, queue (/gradio_api/call/ask + event stream)": ask,
+                              "REST (POST /api/ask)": ask_rest}
+
+
+def ratio(args: argparse.Namespace, alone: dict, base: str, questions: list[str], load: str) -> None:
+    lines = ["# Served answers/s against the engine's own", "",
+             f"`.venv/bin/python benchmarks/load.py --ratio --clients {args.clients} --seconds "
+             f"{args.seconds:.0f} --articles {args.articles}`, {time.strftime('%Y-%m-%d')}, {machine()}; "
+             f"load average before: {load}. The clients run on the same CPUs as the app.", "",
+             "| path | clients | answers | errors | answers/s | p50 (ms) | p95 (ms) | vs engine alone |",
+             "|---|---|---|---|---|---|---|---|",
+             f"| engine alone, in process, 1 thread | 1 | {alone['requests']} | 0 | "
+             f"{alone['throughput_per_s']:.1f} | {alone['p50_ms']:.1f} | {alone['p95_ms']:.1f} | 1.00x |"]
+    for name, call in ENDPOINTS.items():
+        run = Run(base, questions, call=call)
+        started = time.monotonic()
+        run.go(args.clients, lambda t0=started: time.monotonic() - t0 >= args.seconds)
+        r = summary(name, run, time.monotonic() - started)
+        print(r, flush=True)
+        lines.append(f"| {name} | {args.clients} | {r['requests']} | {r['errors']} | "
+                     f"{r['throughput_per_s']:.1f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
+                     f"{r['throughput_per_s'] / alone['throughput_per_s']:.2f}x |")
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
 def verify(index_dir: Path, results: list[Result], old: str, new: str | None, new_files: set[str]) -> dict:
     """Each answer against the build that gave it: known build, exact spans, no new article in old.
     A build's articles are read with the store's own catalog (base and delta merged)."""
@@ -170,8 +248,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=7877)
     parser.add_argument("--no-rebuild", action="store_true",
                         help="phase 1 only (a memory run); writes no results")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "load.md")
+    parser.add_argument("--ratio", action="store_true",
+                        help="the engine alone, then served answers/s through each endpoint")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    args.out = args.out or ROOT / "benchmarks" / "results" / ("load-ratio.md" if args.ratio else "load.md")
 
     source = DATA / f"corpus-{args.articles}"
     generate(args.articles, source)
@@ -184,6 +265,9 @@ def main() -> None:
     subprocess.run([*qa, "index", "--quiet", *paths], check=True, cwd=ROOT)
     print(f"index of {args.articles} articles built in {time.perf_counter() - t:.0f} s", flush=True)
     old = current_build_id(index)
+    load = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    alone = engine_alone(index, squad_questions(), args.seconds) if args.ratio else {}
+    print(alone, flush=True)
 
     env = dict(os.environ, QA_CORPUS_DIR=str(corpus), QA_INDEX_DIR=str(index),
                GRADIO_SERVER_PORT=str(args.port))
@@ -196,6 +280,9 @@ def main() -> None:
         threading.Thread(target=lambda: [None for _ in app.stdout], daemon=True).start()  # drain its log
         base = f"http://127.0.0.1:{args.port}"
         questions = squad_questions()
+        if args.ratio:
+            ratio(args, alone, base, questions, load)
+            return
 
         samples: list[tuple[float, float]] = []
         sampling = threading.Event()
@@ -245,7 +332,7 @@ def main() -> None:
         app.kill()
         app.wait(10)
         shutil.rmtree(work, ignore_errors=True)
-    if not args.no_rebuild:
+    if not (args.no_rebuild or args.ratio):
         write(args, first, second)
 
 

@@ -1,5 +1,8 @@
 """The HTTP API served beside the chat, and the JSON every API gives (REST, MCP, the Gradio `ask`).
 
+`ServedEngine` is the engine as the server's request threads share it: answers are computed one at
+a time (`ANSWERING`), the other requests wait their turn.
+
 `api_router(engine)` builds the REST routes: `POST /api/ask` (the same object as `qa ask --json`),
 `GET /api/articles`, `GET /api/status`, and an OpenAPI page for them (`/docs`, `/openapi.json`).
 `server_options(engine)` is what the web app passes to Gradio's `launch(app_kwargs=...)` so that
@@ -17,7 +20,9 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+import threading
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -32,8 +37,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from qa.answering import AnswerOptions, Engine
+from qa.answering import Answer, AnswerOptions, Engine
 from qa.answering.compose import source
+from qa.answering.engine import DEFAULT_OPTIONS
 from qa.errors import (
     DatabaseError,
     IndexCorruptError,
@@ -50,6 +56,30 @@ REALM = "News QA"
 CHALLENGE = f'Basic realm="{REALM}", Bearer realm="{REALM}"'
 MCP_PATH = "/gradio_api/mcp"  # Gradio's MCP endpoint: streamable HTTP at .../mcp/, SSE at .../mcp/sse
 _UNAVAILABLE = (IndexMissingError, IndexCorruptError, IndexMismatchError)
+
+
+# Requests answered side by side on one engine --------------------------------------------------
+
+# An answer is mostly Python, holding the GIL: threads answering at once only take turns at it,
+# and each one's ONNX Runtime call finds the cores taken; one at a time, the server answers at
+# the engine's own rate (benchmarks/results/load-ratio.md).
+ANSWERING = 1
+
+
+class ServedEngine(Engine):
+    """An `Engine` that computes at most `ANSWERING` answers at once from a folder index, whatever
+    the number of threads asking; what the web app serves (chat, `ask`, REST and MCP share it).
+    Over PostgreSQL an answer mostly waits for the database, so requests there are not queued."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turns: AbstractContextManager = (nullcontext() if self.settings.database_url
+                                               else threading.BoundedSemaphore(ANSWERING))
+
+    def answer(self, question: str, history: Sequence[str] = (),
+               options: AnswerOptions = DEFAULT_OPTIONS) -> Answer:
+        with self._turns:
+            return super().answer(question, history, options)
 
 
 # The JSON shapes ------------------------------------------------------------------------------

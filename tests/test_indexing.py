@@ -201,7 +201,7 @@ def test_bm25_matrix_is_what_bm25s_computes(settings, fake, tmp_path):
     import bm25s
 
     from qa.retrieval import BM25_PARAMS
-    from qa.retrieval.lexical import bm25_index
+    from qa.retrieval.lexical import bm25_index, scores
     from qa.store.bm25 import count_terms, read_counts, write_counts
 
     build_index(settings, fake)
@@ -214,18 +214,18 @@ def test_bm25_matrix_is_what_bm25s_computes(settings, fake, tmp_path):
         ours = bm25_index(read_counts(tmp_path / name, name), k1, b)
         reference = bm25s.BM25(k1=k1, b=b)
         reference.index([d.split() or ["\0"] for d in docs], show_progress=False)
-        assert ours.vocab_dict.keys() == reference.vocab_dict.keys()
+        assert ours.vocab.keys() | {""} == reference.vocab_dict.keys()  # "": bm25s's empty token
         for term in list(reference.vocab_dict)[:-1]:
-            assert np.allclose(ours.get_scores([term]), reference.get_scores([term]), rtol=1e-6, atol=0)
-        query = ["repeat", "north", "korean", "troops"]
-        assert np.allclose(ours.get_scores(query), reference.get_scores(query), rtol=1e-6, atol=0)
+            assert np.allclose(scores(ours, [term], ours.rows), reference.get_scores([term]), rtol=1e-6, atol=0)
+        query = ["repeat", "north", "korean", "troops", "unheard"]
+        assert np.allclose(scores(ours, query, ours.rows), reference.get_scores(query), rtol=1e-6, atol=0)
 
 
 def test_a_delta_merged_into_the_stored_bm25_counts_is_a_whole_bm25(tmp_path):
     """Base rows kept and removed, delta rows with new terms, an empty row, terms that only removed
     rows held: the merge from stored counts is the BM25 of the rows that remain, term by term."""
     from qa.retrieval import BM25_PARAMS
-    from qa.retrieval.lexical import bm25_index
+    from qa.retrieval.lexical import bm25_index, scores
     from qa.store.bm25 import count_terms, merge_counts, read_counts, write_counts
 
     base_docs = ["north korean troops", "troops troops moved", "", "kursk front line", "only here gone"]
@@ -236,11 +236,11 @@ def test_a_delta_merged_into_the_stored_bm25_counts_is_a_whole_bm25(tmp_path):
         keep = np.array([0, 1, 2, 3])  # the last base row was replaced or removed
         merged = bm25_index(merge_counts(read_counts(tmp_path, "sentences"), keep, delta_docs), *params)
         whole = bm25_index(count_terms([base_docs[i] for i in keep] + delta_docs), *params)
-        assert merged.vocab_dict.keys() == whole.vocab_dict.keys() and "gone" not in merged.vocab_dict
-        for term in [t for t in whole.vocab_dict if t]:  # "" is bm25s's empty token, never scored
-            assert np.array_equal(merged.get_scores([term]), whole.get_scores([term]))
-        assert np.array_equal(np.diff(merged.scores["indptr"]), np.diff(whole.scores["indptr"])[
-            [whole.vocab_dict[t] for t in sorted(merged.vocab_dict, key=merged.vocab_dict.get) if t]])
+        assert merged.vocab.keys() == whole.vocab.keys() and "gone" not in merged.vocab
+        for term in whole.vocab:
+            assert np.array_equal(scores(merged, [term], merged.rows), scores(whole, [term], whole.rows))
+        assert np.array_equal(np.diff(merged.indptr), np.diff(whole.indptr)[
+            [whole.vocab[t] for t in sorted(merged.vocab, key=merged.vocab.get)]])
 
 
 def _same_as_a_whole_build(settings, fake, tmp_path):

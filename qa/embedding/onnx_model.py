@@ -66,6 +66,9 @@ class OnnxModel:
             model = onnx_model_file(self._model_path, self._cache_dir)
             if self._int8:
                 model = int8_model_file(model)
+                # One call per question: threads left spinning for more work only take the CPU
+                # from the rest of the answer and from the server's other requests.
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
             file = str(Path(self._model_path) / "tokenizer.json")
             self._max_tokens = max_seq_length(self._model_path)
