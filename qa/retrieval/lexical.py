@@ -34,7 +34,7 @@ def bm25_index(counts: TermCounts, k1: float, b: float) -> BM25:
     df = np.diff(counts.indptr)
     idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
     tfc = tf / (tf + k1 * (1 - b + b * lengths[doc] / lengths.mean()))  # bm25s leaves out (k1 + 1)
-    return BM25(vocab=counts.vocab, indptr=counts.indptr, rows_of=doc.astype(np.int32),
+    return BM25(vocab=counts.vocab, indptr=counts.indptr, rows_of=doc.astype(np.int32, copy=False),
                 scores=(np.repeat(idf, df) * tfc).astype(np.float32), rows=n)
 
 

@@ -24,9 +24,9 @@ class TermCounts:
     """Documents as BM25 sees them. `indptr[t]:indptr[t + 1]` are term t's pairs in `doc` / `tf`."""
     vocab: dict[str, int]  # term -> id
     indptr: np.ndarray  # int64, one more than there are terms
-    doc: np.ndarray  # int64: the row of each pair
-    tf: np.ndarray  # int64: the term's count in that row
-    lengths: np.ndarray  # int64: each row's length in terms
+    doc: np.ndarray  # int32 (as stored): the row of each pair
+    tf: np.ndarray  # int32: the term's count in that row
+    lengths: np.ndarray  # int32: each row's length in terms
 
     @property
     def term(self) -> np.ndarray:
@@ -54,7 +54,7 @@ def count_terms(documents: list[str]) -> TermCounts:
 def _counts(vocab: dict[str, int], term: np.ndarray, doc: np.ndarray, tf: np.ndarray,
             lengths: np.ndarray) -> TermCounts:
     indptr = np.concatenate([[0], np.cumsum(np.bincount(term, minlength=len(vocab)))]).astype(np.int64)
-    return TermCounts(vocab, indptr, doc.astype(np.int64), tf.astype(np.int64), lengths.astype(np.int64))
+    return TermCounts(vocab, indptr, doc.astype(np.int32), tf.astype(np.int32), lengths.astype(np.int32))
 
 
 def write_counts(build_dir: Path, name: str, counts: TermCounts) -> None:
@@ -72,8 +72,9 @@ def read_counts(build_dir: Path, name: str) -> TermCounts:
     path = build_dir / f"bm25-{name}"
     try:
         terms = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
-        indptr, doc, tf, lengths = (np.load(path / f"{part}.npy").astype(np.int64)
-                                    for part in ("indptr", "doc", "tf", "lengths"))
+        indptr, doc, tf, lengths = (np.load(path / f"{part}.npy").astype(dtype, copy=False) for part, dtype in
+                                    (("indptr", np.int64), ("doc", np.int32), ("tf", np.int32),
+                                     ("lengths", np.int32)))
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(f"{path} is damaged or missing ({exc}): "
                                 "run `qa index --full` to rebuild") from exc
