@@ -216,7 +216,8 @@ def test_bm25_matrix_is_what_bm25s_computes(settings, fake, tmp_path):
         reference.index([d.split() or ["\0"] for d in docs], show_progress=False)
         assert ours.vocab.keys() | {""} == reference.vocab_dict.keys()  # "": bm25s's empty token
         for term in list(reference.vocab_dict)[:-1]:
-            assert np.allclose(scores(ours, [term], ours.rows), reference.get_scores([term]), rtol=1e-6, atol=0)
+            expected = reference.get_scores([term])
+            assert np.allclose(scores(ours, [term], ours.rows), expected, rtol=1e-6, atol=0)
         query = ["repeat", "north", "korean", "troops", "unheard"]
         assert np.allclose(scores(ours, query, ours.rows), reference.get_scores(query), rtol=1e-6, atol=0)
 
@@ -252,8 +253,8 @@ def _same_as_a_whole_build(settings, fake, tmp_path):
     whole = replace(settings, index_dir=tmp_path / "whole")
     assert not build_index(whole, fake, full=True).delta
     a, b = LiveIndex(settings.index_dir).get(), LiveIndex(whole.index_dir).get()
-    for index in (a, b):
-        snap = index.snapshot
+    loaded = store.load_snapshot(settings.index_dir), store.load_snapshot(whole.index_dir)
+    for snap in loaded:
         assert (len(snap.articles), len(snap.sentences), len(snap.chunks)) == (
             snap.manifest.articles, snap.manifest.sentences, snap.manifest.chunks)
 
@@ -264,7 +265,7 @@ def _same_as_a_whole_build(settings, fake, tmp_path):
                       for r, s in enumerate(snap.sentences))
 
     assert sentences(a.snapshot) == sentences(b.snapshot)
-    assert sorted(c.text for c in a.snapshot.chunks) == sorted(c.text for c in b.snapshot.chunks)
+    assert sorted(c.text for c in loaded[0].chunks) == sorted(c.text for c in loaded[1].chunks)
     assert a.snapshot.copies.keys() == b.snapshot.copies.keys()
     for question in ["How many North Korean troops are in Russia?", "new story filed today",
                      "What did Kim say?", "ceasefire talks", "vehicles reported in region 7 on day 3"]:

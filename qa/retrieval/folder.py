@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -38,7 +38,6 @@ class FolderView:
     """One loaded build of the folder index."""
 
     def __init__(self, snapshot: Snapshot):
-        self.snapshot = snapshot
         self.build_id = snapshot.manifest.build_id
         self.sentence_count, self.chunk_count = len(snapshot.sentences), len(snapshot.chunks)
         self.ann = not is_exact(snapshot.sentence_index)  # a large index: candidates from IVF
@@ -50,6 +49,10 @@ class FolderView:
             self.row_of_id = np.full(snapshot.sentence_index.ntotal, -1, dtype=np.int64)
             self.row_of_id[snapshot.sentence_ids] = np.arange(self.sentence_count)
         self._chunk_lo, self._chunk_hi = _chunk_ranges(snapshot)
+        # Queries read the term counts as the scores above and the chunks as their ranges: the
+        # view keeps those, not the counts themselves nor the chunks' texts (a large build's
+        # memory: benchmarks/results/archive.md).
+        self.snapshot = snapshot = replace(snapshot, chunks=[], sentence_counts=None, chunk_counts=None)
         n, sentences = self.sentence_count, snapshot.sentences
         ordinal = np.fromiter((s.ordinal for s in sentences), np.int64, n)
         self._prev_row = np.where(ordinal > 0, np.arange(n) - 1, -1)  # an article's rows are consecutive
@@ -65,15 +68,15 @@ class FolderView:
     @cached_property
     def _df(self) -> np.ndarray:
         """Sentences holding each term, by vocabulary id."""
-        return np.diff(self.snapshot.sentence_counts.indptr)
+        return np.diff(self._sentence_bm25.indptr)
 
     @cached_property
     def topic_terms(self) -> frozenset[str]:
         df, n = self._df, self.sentence_count
-        return frozenset(t for t, i in self.snapshot.sentence_counts.vocab.items() if df[i] > TOPIC_SHARE * n)
+        return frozenset(t for t, i in self._sentence_bm25.vocab.items() if df[i] > TOPIC_SHARE * n)
 
     def doc_freq(self, terms: Sequence[str]) -> np.ndarray:
-        vocab = self.snapshot.sentence_counts.vocab
+        vocab = self._sentence_bm25.vocab
         return np.array([self._df[vocab[t]] if t in vocab else 0 for t in terms], dtype=np.int64)
 
     def rows(self) -> np.ndarray:
