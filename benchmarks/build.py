@@ -189,9 +189,11 @@ def main() -> None:
         cli = cli_add_one(n)
         rows.append((n, build, bare, add, cli))
         print(json.dumps({"build": build, "bare": bare, "add": add, "cli_add_s": cli}), flush=True)
+    load = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     lines = [f"# Build benchmark\n\nMachine: {platform.processor() or platform.machine()}, "
              f"{os.cpu_count()} cores, Python {platform.python_version()}; "
-             f"{time.strftime('%Y-%m-%d')}. Model: bundled all-MiniLM-L6-v2, torch CPU"
+             f"{time.strftime('%Y-%m-%d')}, load average after: {load}. "
+             "Model: bundled all-MiniLM-L6-v2, torch CPU"
              f"{', bfloat16' if use_bf16() else ''}.\n",
              "| articles | sentences | chunks | full build s | texts/s | bare encode s | overhead | "
              "add 1 article, in process s (median of 3) | add 1 article, `qa index` CLI s (median of 3) | "

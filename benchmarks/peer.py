@@ -89,22 +89,28 @@ def main() -> None:
     args = parser.parse_args()
     if not PEER.exists():
         sys.exit("no .venv-peer: run `make bench-peer`")
+    load = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     lines = ["# Against the LangChain default pipeline", "",
              f"`make bench-peer`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} CPUs, "
-             f"Python {platform.python_version()}; both use the bundled all-MiniLM-L6-v2 on CPU, in process.",
-             "",
+             f"Python {platform.python_version()}, load average before {load}; both use the bundled "
+             "all-MiniLM-L6-v2 on CPU, in process.", "",
              "| corpus | pipeline | indexed | build (s) | query p50 (ms) | query p95 (ms) "
              "| answer in the evidence shown | evidence (characters) |",
              "|---|---|---|---|---|---|---|---|"]
     pipelines = (("LangChain: splitter 1000/200, FAISS, top chunk", peer), ("qa: cited sentences", ours))
+    ratios = []
     for name in ("squad-notre-dame.json", "squad-super-bowl-50.json"):
+        p50 = []
         for label, run in pipelines:
             r = run(EVAL / name)
             lat = np.array(r["latencies_ms"])
+            p50.append(np.percentile(lat, 50))
             lines.append(f"| {name.removeprefix('squad-').removesuffix('.json')} | {label} | {r['units']} | "
                          f"{r['build_s']:.1f} | {np.percentile(lat, 50):.1f} | "
                          f"{np.percentile(lat, 95):.1f} | {r['in_evidence']:.3f} | {r['chars']:.0f} |")
             print(lines[-1], flush=True)
+        ratios.append(f"{name.removeprefix('squad-').removesuffix('.json')} {p50[1] / p50[0]:.2f}x")
+    lines += ["", f"Our answer p50 over the peer's bare search p50: {', '.join(ratios)}."]
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -1,14 +1,16 @@
 """Startup: seconds from `python app.py` to the first answer, on the shipped corpus (index built).
 
-    .venv/bin/python benchmarks/startup.py [--runs 3]
+    .venv/bin/python benchmarks/startup.py [--runs 3] [--out benchmarks/results/startup.md]
 
-Polls the app's HTTP API from the moment the process starts; prints each run and the median.
+Polls the app's HTTP API from the moment the process starts; prints each run and the median, and
+writes them with the machine and its load average to --out.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -48,12 +50,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--port", type=int, default=7891)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "startup.md")
     args = parser.parse_args()
     subprocess.run([sys.executable, "-m", "qa", "index", "--quiet"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
+    load = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     times = [once(args.port) for _ in range(args.runs)]
-    print("seconds to first answer:", ", ".join(f"{t:.1f}" for t in times),
-          f"(median {statistics.median(times):.1f})")
+    line = (f"seconds to first answer: {', '.join(f'{t:.2f}' for t in times)} "
+            f"(median {statistics.median(times):.2f})")
+    print(line)
+    args.out.write_text("\n".join([
+        "# Cold start to the first answer", "",
+        f"`.venv/bin/python benchmarks/startup.py --runs {args.runs}`, {time.strftime('%Y-%m-%d')}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; load average "
+        f"before: {load}. From `python app.py` (shipped corpus, index built) to the first answer of "
+        "the chat's `ask` endpoint.", "", line, ""]))
 
 
 if __name__ == "__main__":
