@@ -50,8 +50,7 @@ class FolderView:
             self.row_of_id[snapshot.sentence_ids] = np.arange(self.sentence_count)
         self._chunk_lo, self._chunk_hi = _chunk_ranges(snapshot)
         # Queries read the term counts as the scores above and the chunks as their ranges: the
-        # view keeps those, not the counts themselves nor the chunks' texts (a large build's
-        # memory: benchmarks/results/archive.md).
+        # view keeps those, not the counts themselves (a large build's memory: results/archive.md).
         self.snapshot = snapshot = replace(snapshot, chunks=[], sentence_counts=None, chunk_counts=None)
         n, sentences = self.sentence_count, snapshot.sentences
         ordinal = np.fromiter((s.ordinal for s in sentences), np.int64, n)

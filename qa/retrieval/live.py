@@ -49,7 +49,8 @@ class LiveIndex:
             return current
         with self._lock:
             if self._current is None or self._current.build_id != build_id:
-                self._current = FolderView(store.load_snapshot(self.index_dir, self._model))
+                snapshot = store.load_snapshot(self.index_dir, self._model, chunk_texts=False)
+                self._current = FolderView(snapshot)
             return self._current
 
     def _load_in_background(self) -> None:

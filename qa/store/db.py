@@ -186,11 +186,13 @@ def read_sentences(db: sqlite3.Connection) -> list[Sentence]:
     return [Sentence(ids.setdefault(a, a), o, s, e, h) for a, o, s, e, h in rows]
 
 
-def read_chunks(db: sqlite3.Connection, articles: dict[str, Article]) -> list[Chunk]:
+def read_chunks(db: sqlite3.Connection, articles: dict[str, Article], texts: bool = True) -> list[Chunk]:
+    """The chunks, in row order; `texts=False` leaves their texts empty (what queries read)."""
     rows = db.execute('SELECT article_id, ordinal, first_sentence, last_sentence, start, "end", '
                       "token_count FROM chunks ORDER BY row")
     return [Chunk(article_id=articles[a].id, ordinal=o, first_sentence=f, last_sentence=la, start=s, end=e,
-                  text=articles[a].text[s:e], token_count=t) for a, o, f, la, s, e, t in rows]
+                  text=articles[a].text[s:e] if texts else "", token_count=t)
+            for a, o, f, la, s, e, t in rows]
 
 
 def read_terms(db: sqlite3.Connection, table: str) -> list[str]:

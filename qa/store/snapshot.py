@@ -67,32 +67,38 @@ class Snapshot:
             return [base[i] for i in keep.tolist()] + read_terms(db, table)
 
 
-def load_snapshot(index_dir: Path, model: str | None = None, counts: bool = True) -> Snapshot:
+def load_snapshot(index_dir: Path, model: str | None = None, counts: bool = True,
+                  chunk_texts: bool = True) -> Snapshot:
     """Load the active build; refuse a damaged one or one built with another model. `counts=False`
-    leaves out the BM25 term counts (None), which only queries need."""
-    return load_snapshot_dir(current_build_dir(index_dir), model, counts)
+    leaves out the BM25 term counts (None), which only queries need; `chunk_texts=False` the
+    chunks' texts (""), which queries do not read (a fifth of a large build's memory)."""
+    return load_snapshot_dir(current_build_dir(index_dir), model, counts, chunk_texts)
 
 
-def load_snapshot_dir(build_dir: Path, model: str | None = None, counts: bool = True) -> Snapshot:
+def load_snapshot_dir(build_dir: Path, model: str | None = None, counts: bool = True,
+                      chunk_texts: bool = True) -> Snapshot:
     manifest = read_manifest(build_dir)
     if model is not None and manifest.model != model:
         raise IndexMismatchError(f"the index was built with model {manifest.model!r} but "
                                  f"{model!r} is configured: run `qa index` to rebuild it")
     with database(build_dir) as db:
         articles = read_articles(db)
-        sentences, chunks, copies = read_sentences(db), read_chunks(db, articles), read_copy_groups(db)
-    dim = manifest.dimension
-    sentence_index, sentence_vectors = read_vectors(build_dir, "sentences", manifest.base_sentences, dim)
-    chunk_index, chunk_vectors = read_vectors(build_dir, "chunks", manifest.base_chunks, dim)
+        sentences, chunks = read_sentences(db), read_chunks(db, articles, chunk_texts)
+        copies = read_copy_groups(db)
+    dim, delta = manifest.dimension, build_dir / DELTA
+    mapped = not delta.is_dir()  # a delta's vectors are added to the base's indexes
+    sentence_index, sentence_vectors = read_vectors(build_dir, "sentences", manifest.base_sentences, dim,
+                                                    mapped)
+    chunk_index, chunk_vectors = read_vectors(build_dir, "chunks", manifest.base_chunks, dim, mapped)
     if (len(sentences), len(chunks)) != (manifest.base_sentences, manifest.base_chunks):
         raise IndexCorruptError(f"{build_dir} does not match its manifest: run `qa index --full`")
     sentence_counts = read_counts(build_dir, "sentences") if counts else None
     chunk_counts = read_counts(build_dir, "chunks") if counts else None
-    ids, base_rows, delta = None, None, build_dir / DELTA
+    ids, base_rows = None, None
     if delta.is_dir():
         with database(delta) as db:
             more_articles = read_articles(db)
-            more_sentences, more_chunks = read_sentences(db), read_chunks(db, more_articles)
+            more_sentences, more_chunks = read_sentences(db), read_chunks(db, more_articles, chunk_texts)
             copies, removed = read_copy_groups(db), read_removed(db)
             more_terms = (read_terms(db, "sentences"), read_terms(db, "chunks")) if counts else None
         keep_s = np.flatnonzero([s.article_id not in removed for s in sentences])

@@ -3,8 +3,10 @@
 Up to the exact limit an index is flat (exact search; the index holds the vectors). Above it, an
 inverted file (IVF) of 8-bit quantized vectors with about 4 sqrt(n) lists, `IVF_NPROBE` of them
 searched, gives candidates, and the exact float vectors go to `<name>.npy` beside it so that the
-candidates can be rescored exactly; they are read from disk on demand (`DiskVectors`).
-Measured: benchmarks/results/scale.md and scale-app.md.
+candidates can be rescored exactly; they are read from disk on demand (`DiskVectors`). An IVF
+index that nothing is added to is memory-mapped: a query reads the lists it probes from the page
+cache, and the process holds no copy of the rest. Measured: benchmarks/results/scale.md,
+scale-app.md and archive.md.
 """
 
 from __future__ import annotations
@@ -59,15 +61,16 @@ def is_exact(index: faiss.Index) -> bool:
     return isinstance(index, faiss.IndexFlat)
 
 
-def read_vectors(build_dir: Path, name: str, expected: int,
-                 dimension: int) -> tuple[faiss.Index, np.ndarray | DiskVectors]:
+def read_vectors(build_dir: Path, name: str, expected: int, dimension: int,
+                 mapped: bool = True) -> tuple[faiss.Index, np.ndarray | DiskVectors]:
     """The FAISS index of `name` and its exact vectors, by row: a view of a flat index's own
-    storage (an array), or the `<name>.npy` beside an IVF index, read on demand."""
+    storage (an array), or the `<name>.npy` beside an IVF index, read on demand. `mapped`: an IVF
+    index is memory-mapped, read-only (False: read into memory, so that vectors can be added)."""
     import faiss
 
-    path = build_dir / f"{name}.faiss"
+    path, exact = build_dir / f"{name}.faiss", build_dir / f"{name}.npy"  # .npy: beside an IVF index
     try:
-        index = faiss.read_index(str(path))
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP if mapped and exact.is_file() else 0)
     except RuntimeError as exc:
         raise IndexCorruptError(f"{path} is damaged or missing: run `qa index --full` to rebuild") from exc
     if index.ntotal != expected or index.d != dimension:
@@ -75,7 +78,7 @@ def read_vectors(build_dir: Path, name: str, expected: int,
                                 f"manifest says {expected} of {dimension}: run `qa index --full`")
     if is_exact(index):
         return index, _flat_view(index)
-    return index, DiskVectors(build_dir / f"{name}.npy", expected, dimension)
+    return index, DiskVectors(exact, expected, dimension)
 
 
 def _flat_view(index: faiss.IndexFlat) -> np.ndarray:
