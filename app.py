@@ -138,7 +138,13 @@ def launch_options(engine: Engine) -> dict:
 
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from threadpoolctl import threadpool_limits
+
     from qa.embedding import SentenceTransformerEmbedder
+
+    # Answers are computed one at a time (ServedEngine) while the server's other threads need the
+    # CPUs: a second BLAS thread for the dense scores would only wait for them, spinning.
+    threadpool_limits(1, "blas")
 
     settings = Settings.from_env()
     embedder = SentenceTransformerEmbedder.from_settings(settings)
