@@ -68,6 +68,13 @@ def ranked(engine: Engine, question: str) -> list[tuple[str, int, float]]:
     return [(h.article.id, h.start, round(h.score, 4)) for h in hits]
 
 
+def same_ranking(x: list[tuple[str, int, float]], y: list[tuple[str, int, float]]) -> bool:
+    """The same sentences in the same order, their scores equal but for float32 rounding (the two
+    backends add up the signals in different orders)."""
+    return [h[:2] for h in x] == [h[:2] for h in y] and bool(
+        all(abs(p - q) <= 2e-4 for (_, _, p), (_, _, q) in zip(x, y, strict=True)))
+
+
 def test_same_ranked_sentences_as_the_folder_index(primary, news, tmp_path, real_embedder):
     folder = Settings(corpus_dir=news, index_dir=tmp_path / "index")
     database = replace(folder, database_url=new_database(primary))
@@ -78,7 +85,7 @@ def test_same_ranked_sentences_as_the_folder_index(primary, news, tmp_path, real
         expected.articles, expected.sentences, expected.chunks, expected.embedded, expected.copy_groups)
     a, b = Engine(folder, real_embedder), Engine(database, real_embedder)
     for q in QUESTIONS:  # exact dense search (a small index): the same sentences, in the same order
-        assert ranked(a, q) == ranked(b, q), q
+        assert same_ranking(ranked(a, q), ranked(b, q)), q
         x, y = a.answer(q), b.answer(q)
         assert (x.found, x.text, x.disagreement) == (y.found, y.text, y.disagreement), q
     sa, sb = a.status(), b.status()
@@ -107,7 +114,7 @@ def test_incremental_builds_and_scopes(primary, news, tmp_path, real_embedder):
     build_index(folder, real_embedder)  # a fresh folder index of the same corpus answers alike
     fresh = Engine(folder, real_embedder)
     for q in [*QUESTIONS, "Who thanked the rescue crews?"]:
-        assert ranked(engine, q) == ranked(fresh, q), q
+        assert same_ranking(ranked(engine, q), ranked(fresh, q)), q
     assert update_index(database, real_embedder).build_id is None  # nothing changed: no new build
     options = AnswerOptions(scope=Scope.parse("2024-11-05", "2024-11-08"))
     for q in QUESTIONS[:8]:  # a date range: the same answers from the articles of those days only
@@ -337,7 +344,8 @@ def test_a_larger_index_ranks_alike_through_the_searches(primary, tmp_path, real
     november = AnswerOptions(scope=Scope.parse("2024-11-05", "2024-11-20"))
     first_same = []
     for q in questions:
-        assert ranked(a, q) == ranked(b, q), q  # exact dense search: the same sentences and scores
+        # exact dense search: the same sentences and scores
+        assert same_ranking(ranked(a, q), ranked(b, q)), q
         assert a.answer(q, options=november).text == b.answer(q, options=november).text, q
         first_same.append(a.answer(q).citations[:1] == graph.answer(q).citations[:1])
     assert sum(first_same) / len(first_same) >= 0.99  # through the HNSW index
