@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 
 from qa.embedding import Embedder, Progress
-from qa.errors import ArticleError
 from qa.indexing.plan import load_previous, plan, wanted_config
 from qa.indexing.report import BuildReport
 from qa.indexing.rows import group_copies, make_rows
-from qa.indexing.scan import diff, fingerprint, scan
+from qa.indexing.scan import diff, fingerprint, require_corpus, scan
 from qa.settings import Settings
 from qa.store import DeltaBase, NewBuild, build_lock, remove_stale, write_build
 
@@ -23,9 +22,7 @@ def build_index(settings: Settings, embedder: Embedder, *, full: bool = False,
     instead of refusing (`BuildLockedError`). Unreadable files are reported in the returned
     `BuildReport` and skipped; the previous build stays active until the new one is complete."""
     started = time.perf_counter()
-    if not settings.corpus_dir.is_dir():  # a typo'd path must not empty the index
-        raise ArticleError(str(settings.corpus_dir), "the corpus folder does not exist; create it "
-                           "and add articles, or point --corpus / QA_CORPUS_DIR at it")
+    require_corpus(settings.corpus_dir)
     with build_lock(settings.index_dir, wait=wait):
         remove_stale(settings.index_dir)
         previous, reason = (None, "requested (--full)") if full else load_previous(settings, embedder)

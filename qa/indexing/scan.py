@@ -32,6 +32,13 @@ class Changes:
         return bool(self.added or self.changed or self.removed)
 
 
+def require_corpus(corpus_dir: Path) -> None:
+    """Refuse a corpus folder that does not exist: a typo'd path must not empty the index."""
+    if not corpus_dir.is_dir():
+        raise ArticleError(str(corpus_dir), "the corpus folder does not exist; create it and add articles, "
+                           "or point --corpus / QA_CORPUS_DIR at it")
+
+
 def corpus_fingerprint(corpus_dir: Path) -> str:
     """Names, sizes and modification times of the corpus's readable files, hashed."""
     return fingerprint((f.rel, f.size, f.mtime_ns) for f in scan_corpus(corpus_dir)[0])

@@ -63,19 +63,17 @@ class PgIndex:
                 if attempt == 2:
                     raise DatabaseError(f"the index database is unreachable: {reason(exc)}") from exc
             except BaseException:
-                self._end(conn, ok=False)
+                self._end(conn)
                 raise
-        ok = False
         try:
             yield PgView(conn, self._build_cache(conn, build), self)
-            ok = True
         except psycopg.OperationalError as exc:
             self.pool.drop(conn)
             raise DatabaseError(f"the connection to the index database was lost ({reason(exc)}); "
                                 "ask again to reconnect") from exc
         finally:
             if not conn.closed:
-                self._end(conn, ok)
+                self._end(conn)
 
     def current_build_id(self) -> str | None:
         """The build that answers now; None when the database holds no index yet."""
@@ -97,7 +95,8 @@ class PgIndex:
             raise IndexMissingError(f"the index database {self.where} holds no index yet: run `qa index`")
         return build
 
-    def _end(self, conn: psycopg.Connection, ok: bool) -> None:
+    def _end(self, conn: psycopg.Connection) -> None:
+        """Close the question's read-only transaction and give the connection back (or drop it)."""
         psycopg = psycopg_module()
         try:
             conn.rollback()  # read-only: nothing to commit

@@ -4,7 +4,8 @@ Every query of one question sees the same build. Dense candidates come from the 
 (iterative scans under a filter), or from exact scoring when the index is small or a filter leaves
 few sentences; BM25 reads the question's terms' posting lists and scores them with the ranking's
 k1 and b (under a filter, the database sums the admitted rows' postings).
-The app holds no vectors: only per-build statistics (`BuildCache`) and recently cited articles.
+The app holds no vectors: only per-build statistics (`BuildCache`), recently cited articles and
+recently read posting lists (`qa.postgres.index`).
 """
 
 from __future__ import annotations

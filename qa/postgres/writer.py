@@ -10,6 +10,7 @@ transaction is rolled back by the server. One build at a time, through an adviso
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -22,11 +23,11 @@ import numpy as np
 from qa import syndication
 from qa.articles import Article
 from qa.embedding import Embedder, Progress
-from qa.errors import ArticleError, BuildLockedError, DatabaseError, IndexMismatchError
+from qa.errors import BuildLockedError, DatabaseError, IndexMismatchError
 from qa.indexing.plan import Plan
 from qa.indexing.report import BuildReport
 from qa.indexing.rows import cited_first, make_rows
-from qa.indexing.scan import diff, fingerprint, scan
+from qa.indexing.scan import diff, fingerprint, require_corpus, scan
 from qa.postgres import schema
 from qa.postgres.connect import connect, psycopg_module, reason
 from qa.postgres.records import article_from, article_meta
@@ -45,9 +46,7 @@ def build_database(settings: Settings, embedder: Embedder, *, full: bool = False
                    progress: Progress | None = None, wait: bool = False) -> BuildReport:
     """Build or update the index of `settings.corpus_dir` in the database `settings.database_url`."""
     started = time.perf_counter()
-    if not settings.corpus_dir.is_dir():
-        raise ArticleError(str(settings.corpus_dir), "the corpus folder does not exist; create it "
-                           "and add articles, or point --corpus / QA_CORPUS_DIR at it")
+    require_corpus(settings.corpus_dir)
     pg = psycopg_module()
     conn = connect(settings.database_url, autocommit=True, create_extension=True)
     try:
@@ -120,7 +119,8 @@ def _build(conn: Connection, settings: Settings, embedder: Embedder, full: bool,
               [(a, g, i) for g, group in enumerate(groups) for i, a in enumerate(group)])
         conn.execute("DELETE FROM files")
         _copy(conn, "files (path, size, mtime_ns, status, reason, article_ids)",
-              [(f.path, f.size, f.mtime_ns, f.status, f.reason, _json(f.article_ids)) for f in found.files])
+              [(f.path, f.size, f.mtime_ns, f.status, f.reason, json.dumps(f.article_ids))
+               for f in found.files])
         meta = _publish(conn, meta, corpus, config)
         if fresh:
             schema.create_hnsw(conn, meta.sentences, config.dimension)  # once the rows are in: much faster
@@ -309,9 +309,3 @@ def _copy(conn: Connection, target: str, rows: Sequence[tuple], types: list[str]
 def _length(terms: str) -> int:
     """A row's length in BM25 terms (an empty row counts one placeholder term, as `count_terms` does)."""
     return len(terms.split(" ")) if terms else 1
-
-
-def _json(value: object) -> str:
-    import json
-
-    return json.dumps(value)
