@@ -16,6 +16,7 @@ from pathlib import Path
 from qa.answering import AnswerOptions, Engine
 from qa.embedding import Embedder, Progress
 from qa.errors import QAError
+from qa.evaluation.files import declared_format
 from qa.evaluation.scratch import scratch_engine
 from qa.retrieval import Scope
 from qa.settings import Settings
@@ -44,10 +45,7 @@ class NewsReport:
 
 
 def is_news_eval(path: Path) -> bool:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8")).get("format") == NEWS_FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
+    return declared_format(path) == NEWS_FORMAT
 
 
 def evaluate_news(engine: Engine, spec: dict) -> NewsReport:

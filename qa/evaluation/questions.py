@@ -20,6 +20,7 @@ from qa.answering import Answer, Citation, Engine
 from qa.dateline import split_dateline
 from qa.embedding import Embedder, Progress
 from qa.errors import QAError
+from qa.evaluation.files import declared_format
 from qa.evaluation.pages import load_gold, squash
 from qa.evaluation.scratch import scratch_engine
 from qa.evaluation.squad import detail_row
@@ -44,10 +45,7 @@ class QuestionsReport:
 
 
 def is_questions_file(path: Path) -> bool:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8")).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
+    return declared_format(path) == FORMAT
 
 
 class _Furniture:
