@@ -28,8 +28,9 @@ _SEP = rf"(?:{_DASH}|\s*:\s*)"
 _UPPER_PLACE = re.compile(rf"(?P<place>{_UPPER_WORD}(?:\s+{_UPPER_WORD}){{0,4}}{_REGION}){_DATE}"
                           rf"(?:\s*{_AGENCY})?{_SEP}")
 _AGENCY_ONLY = re.compile(rf"{_AGENCY}{_SEP}")
+# The credit may touch the sentence's first word, as some outlets print it: "London (CNN)It was".
 _PLACE_AND_AGENCY = re.compile(rf"(?P<place>{_ANY_WORD}(?:\s+{_ANY_WORD}){{0,3}}{_REGION}){_DATE},?\s*"
-                               rf"{_AGENCY}(?:{_SEP}|\s+)")
+                               rf"{_AGENCY}(?:{_SEP}|\s+|(?=[A-Z]))")
 
 
 def _letters(text: str) -> int:

@@ -24,6 +24,8 @@ from qa.dateline import split_dateline
     ("Washington, (Agency - 31st Oct, 2024) :The US said.", "Washington", "The US said."),
     ("ST. LOUIS — A man was arrested.", "ST. LOUIS", "A man was arrested."),
     ("  PARIS — Leading spaces are kept out.", "PARIS", "Leading spaces are kept out."),
+    ("London (CNN)It was the interview that some had feared.", "London", "It was the interview that some "
+     "had feared."),
 ])
 def test_datelines(paragraph, place, rest):
     got_place, offset = split_dateline(paragraph)
@@ -37,6 +39,7 @@ def test_datelines(paragraph, place, rest):
     "NATO leaders met in Brussels.",
     "FBI: The bureau declined to comment.",
     "WASHINGTON-based groups said they would sue.",
+    "Seoul (Yonhap)officials said the talks would resume.",
     "The U.S. — and its allies — disagreed.",
     "John Smith (R-Texas) said on Monday he would vote no.",
     "Mr. Smith: I think so.",

@@ -15,7 +15,7 @@ from qa.errors import IndexCorruptError, IndexMismatchError
 from qa.sentences import SEGMENTER
 from qa.settings import Settings
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7  # 7: a dateline credit touching the first word ("London (CNN)It") is split off
 _LABELS = {"format_version": "index format", "model": "embedding model", "dimension": "embedding dimension",
            "tiktoken_encoding": "tokenizer", "segmenter": "sentence segmenter"}  # the rest by name
 
