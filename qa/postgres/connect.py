@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from qa.errors import DatabaseError, DependencyError
 
 if TYPE_CHECKING:
+    import numpy as np
     import psycopg
 
 MIN_PGVECTOR = (0, 8)  # iterative index scans
@@ -58,11 +59,27 @@ def connect(url: str, *, autocommit: bool = True, create_extension: bool = False
         from pgvector.psycopg import register_vector
 
         register_vector(conn)
+        _load_vectors_as_arrays(conn)
     except BaseException:
         conn.close()
         raise
     conn.autocommit = autocommit
     return conn
+
+
+def _load_vectors_as_arrays(conn: psycopg.Connection) -> None:
+    """Vectors read in binary become float32 numpy arrays (not pgvector's `Vector`)."""
+    import numpy as np
+    from psycopg.adapt import Loader
+
+    class ArrayLoader(Loader):
+        format = psycopg_module().pq.Format.BINARY
+
+        def load(self, data: bytes | bytearray | memoryview) -> np.ndarray:
+            # pgvector's binary form: dimension and a reserved word (uint16 each), big-endian float32s
+            return np.frombuffer(data, dtype=">f4", offset=4).astype(np.float32)
+
+    conn.adapters.register_loader(conn.adapters.types["vector"].oid, ArrayLoader)  # set by register_vector
 
 
 def _check_vector(conn: psycopg.Connection, url: str, create: bool) -> None:

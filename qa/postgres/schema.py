@@ -32,6 +32,8 @@ NEXT = "qa_next"  # a whole index being written, renamed to SCHEMA when it is co
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64
 HNSW_MEMORY_MB = 8192  # the most a build asks for its HNSW graph (maintenance_work_mem)
 
+# Posting lists are stored out of line (read whole, never searched); vectors in the row (pgvector
+# would move one to TOAST when its row passes 2 kB, as a chunk's does: a second lookup per cosine).
 _DDL = """
 CREATE TABLE meta (key text PRIMARY KEY, value jsonb NOT NULL);
 CREATE TABLE articles (pk bigint PRIMARY KEY, id text NOT NULL UNIQUE, meta jsonb NOT NULL,
@@ -66,6 +68,8 @@ ALTER TABLE sentence_lists ALTER rows SET STORAGE EXTERNAL, ALTER tfs SET STORAG
     ALTER lens SET STORAGE EXTERNAL;
 ALTER TABLE chunk_lists ALTER rows SET STORAGE EXTERNAL, ALTER tfs SET STORAGE EXTERNAL,
     ALTER lens SET STORAGE EXTERNAL;
+ALTER TABLE sentences ALTER embedding SET STORAGE MAIN;
+ALTER TABLE chunks ALTER embedding SET STORAGE MAIN;
 """
 _HNSW = (f"CREATE INDEX ON sentences USING hnsw (embedding vector_ip_ops) "
          f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 FILTERED_EXACT = 20_000  # a filter leaving at most this many sentences is scored exactly
 EF_SEARCH = 200  # HNSW candidates per scan: the ranking's pools are 200 rows
+# What a question reads of a sentence row, once (`PgView._sentences`), with the row's cosine to each
+# of the question's query vectors
+_SENTENCE = ("s.row, s.article, s.ordinal, s.start_at, s.end_at, s.text, s.chunk_lo, s.chunk_hi, s.prev, "
+             "s.next, s.day")
 
 
 @dataclass(kw_only=True)
@@ -93,6 +97,7 @@ class PgView:
         self.spans_dates, self.topic_terms = cache.spans_dates, cache.topic_terms
         self._terms: dict[str, tuple[int, int, int]] = {}  # term -> (id, sentences, chunks holding it)
         self._rows: dict[int, tuple] = {}  # sentence row -> its columns (`_sentences`)
+        self._dense: list[PgDense] = []  # the question's query vectors, whose cosines each read returns
 
     @property
     def vector_index(self) -> str:
@@ -103,7 +108,8 @@ class PgView:
                 f"exact under a filter of at most {FILTERED_EXACT:,} sentences")
 
     def query(self, sql: str, params: object = None) -> list[tuple]:
-        return self._conn.execute(sql, params).fetchall()
+        """The rows of one statement, sent and read in binary (vectors arrive as float32 arrays)."""
+        return self._conn.execute(sql, params, binary=True).fetchall()
 
     def rows(self) -> np.ndarray:
         if self._cache.rows is None:
@@ -114,7 +120,8 @@ class PgView:
         return None if scope.everything else PgAllowed(self, scope)
 
     def dense(self, vectors: np.ndarray) -> PgDense:
-        return PgDense(self, vectors)
+        self._dense.append(PgDense(self, vectors))
+        return self._dense[-1]
 
     def chunk_scores(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return _cosines(self, "qa.chunks", vector[None, :], rows)[0]
@@ -122,19 +129,37 @@ class PgView:
     def lexical(self, terms: Sequence[str], table: str) -> PgLexical:
         return PgLexical(self, terms, table)
 
-    def _sentences(self, rows: Sequence[int]) -> list[tuple]:
+    def _sentences(self, rows: Sequence[int], adjacent: bool = False) -> list[tuple]:
         """Each row's (article pk, ordinal, start, end, text, chunk_lo, chunk_hi, prev, next, day),
-        read once per question."""
-        missing = sorted({int(r) for r in rows} - self._rows.keys())
+        read once per question (with the rows a dense search returns). `adjacent`: read the rows
+        either side too, in the same query (a sentence's neighbours are the rows beside it)."""
+        wanted = {int(r) for r in rows}
+        missing = sorted((wanted | {r + d for r in wanted for d in (-1, 1)} if adjacent else wanted)
+                         - self._rows.keys())
         if missing:
-            for r, *values in self.query("SELECT row, article, ordinal, start_at, end_at, text, chunk_lo, "
-                                         "chunk_hi, prev, next, day FROM qa.sentences WHERE row = ANY(%s)",
-                                         (missing,)):
-                self._rows[r] = tuple(values)
+            self.read_sentences("WHERE s.row = ANY(%(rows)s)", {"rows": missing})
         return [self._rows[int(r)] for r in rows]
 
+    def read_sentences(self, where_order: str, params: dict) -> np.ndarray:
+        """The rows of `SELECT ... FROM qa.sentences s {where_order}`, in order, each held with its
+        layout and its cosines to every query vector of the question (`PgDense.scores`)."""
+        vectors = [v for d in self._dense for v in d.vectors]
+        cosines = "".join(f", -(s.embedding <#> %(q{i})s)" for i in range(len(vectors)))
+        found = self.query(f"SELECT {_SENTENCE}{cosines} FROM qa.sentences s {where_order}",
+                           params | {f"q{i}": v for i, v in enumerate(vectors)})
+        width = len(_SENTENCE.split(","))
+        rows = [f[0] for f in found]
+        self._rows.update(zip(rows, (f[1:width] for f in found), strict=True))
+        if vectors:
+            scored = np.array([f[width:] for f in found], dtype=np.float32).reshape(len(found), len(vectors))
+            at = 0
+            for d in self._dense:
+                d.scored.update(zip(rows, scored[:, at:at + len(d.vectors)], strict=True))
+                at += len(d.vectors)
+        return np.array(rows, dtype=np.int64)
+
     def layout(self, rows: np.ndarray) -> Layout:
-        found = self._sentences(rows)
+        found = self._sentences(rows, adjacent=True)  # the neighbours' cosines are asked for next
         lo, hi, prev, nxt = (np.array([f[i] for f in found], dtype=np.int64) for i in (5, 6, 7, 8))
         lengths = np.array([f[3] - f[2] for f in found], dtype=np.float64)
         prior = (np.log(np.maximum(lengths, 20) / 20) / math.log(15)).astype(np.float32)
@@ -148,8 +173,8 @@ class PgView:
         rows = np.asarray(rows, dtype=np.int64)
         found = dict(self.query("SELECT row, embedding FROM qa.sentences WHERE row = ANY(%s)",
                                 (rows.tolist(),)))
-        return np.stack([_vector(found[int(r)]) for r in rows]) if len(rows) else \
-            np.zeros((0, 0), dtype=np.float32)
+        return np.stack([found[int(r)] for r in rows]) if len(rows) else \
+            np.zeros((0, self.config.dimension), dtype=np.float32)
 
     def records(self, rows: Sequence[int]) -> list[Record]:
         found = self._sentences(rows)
@@ -184,11 +209,13 @@ class PgView:
 
 
 class PgDense:
-    """Query vectors against the build's sentence vectors (each row's cosines read once)."""
+    """Query vectors against the build's sentence vectors: candidates from the database (HNSW, or
+    exact under a small index or a narrow filter); each row's cosines computed there once, with the
+    row's layout (`PgView.read_sentences`), else on their own."""
 
     def __init__(self, view: PgView, vectors: np.ndarray):
         self.view, self.vectors = view, np.asarray(vectors, dtype=np.float32)
-        self._scored: dict[int, np.ndarray] = {}  # row -> its cosine to each query vector
+        self.scored: dict[int, np.ndarray] = {}  # row -> its cosine to each query vector
 
     def pools(self, k: int, allowed: PgAllowed | None) -> list[np.ndarray]:
         exact = self.view._cache.exact or (allowed is not None and allowed.size <= FILTERED_EXACT)
@@ -196,17 +223,18 @@ class PgDense:
         order = "(s.embedding <#> %(v)s) + 0" if exact else "s.embedding <#> %(v)s"
         where = f"WHERE {allowed.sql}" if allowed is not None else ""
         params = allowed.params if allowed is not None else {}
-        sql = f"SELECT s.row FROM qa.sentences s {where} ORDER BY {order} LIMIT %(k)s"
-        return [_ints(self.view.query(sql, {**params, "v": v, "k": k})) for v in self.vectors]
+        return [self.view.read_sentences(f"{where} ORDER BY {order} LIMIT %(k)s", {**params, "v": v, "k": k})
+                for v in self.vectors]
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        missing = np.array(sorted({int(r) for r in rows} - self._scored.keys()), dtype=np.int64)
-        if len(missing):
-            self._scored.update(zip(missing.tolist(), _cosines(self.view, "qa.sentences", self.vectors,
-                                                               missing).T, strict=True))
+        self.view._sentences(rows)  # rows not read yet come with their cosines
+        missing = np.array(sorted({int(r) for r in rows} - self.scored.keys()), dtype=np.int64)
+        if len(missing):  # read before these vectors were asked for
+            self.scored.update(zip(missing.tolist(), _cosines(self.view, "qa.sentences", self.vectors,
+                                                              missing).T, strict=True))
         if not len(rows):
             return np.zeros((len(self.vectors), 0), dtype=np.float32)
-        return np.stack([self._scored[int(r)] for r in rows], axis=1)
+        return np.stack([self.scored[int(r)] for r in rows], axis=1)
 
 
 class PgLexical:
@@ -278,10 +306,12 @@ def _scored_lists(view: PgView, table: str, weights: dict[int, float], k1: float
     held = [(v[0], weights[t], v[1]) for t, v in found.items() if v is not None]
     if not held:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    summed = np.zeros(max(int(r[-1]) for r, _, _ in held) + 1, dtype=np.float32)  # by row number
+    size = max(int(r[-1]) for r, _, _ in held) + 1
+    summed, holds = np.zeros(size, dtype=np.float32), np.zeros(size, dtype=bool)  # by row number
     for rows, weight, normalized in held:  # a term's rows are distinct: no add is lost
         summed[rows] += np.float32(weight) * normalized
-    rows = np.flatnonzero(summed)  # every posting scores above zero
+        holds[rows] = True
+    rows = np.flatnonzero(holds)  # (a boolean array is found through far faster than floats)
     return rows, summed[rows]
 
 
@@ -300,6 +330,3 @@ def _ints(found: list[tuple]) -> np.ndarray:
     return np.array([r[0] for r in found], dtype=np.int64)
 
 
-def _vector(value: object) -> np.ndarray:
-    """A stored vector as float32 (pgvector's type, or an array)."""
-    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
