@@ -342,6 +342,11 @@ def test_a_larger_index_ranks_alike_through_the_searches(primary, tmp_path, real
     database = replace(folder, database_url=new_database(primary))
     assert build_index(folder, real_embedder).sentences > 400
     update_index(database, real_embedder)
+    with closing(psycopg.connect(database.database_url)) as conn:  # vectors in the row, never in TOAST
+        storage = conn.execute("SELECT c.relname, a.attstorage FROM pg_attribute a JOIN pg_class c ON "
+                               "c.oid = a.attrelid WHERE a.attname = 'embedding' AND c.relkind = 'r' AND "
+                               "c.relnamespace = 'qa'::regnamespace ORDER BY 1").fetchall()
+    assert storage == [("chunks", "m"), ("sentences", "m")]
     a, b, graph = Engine(folder, real_embedder), Engine(database, real_embedder), Engine(
         replace(database, exact_limit=0), real_embedder)
     november = AnswerOptions(scope=Scope.parse("2024-11-05", "2024-11-20"))
