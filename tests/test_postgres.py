@@ -4,6 +4,7 @@ replicas and failover, and clear errors for bad URLs, a missing extension and a 
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import os
@@ -22,6 +23,7 @@ import pytest
 from qa.answering import AnswerOptions, Engine, update_index
 from qa.errors import BuildLockedError, DatabaseError, IndexMismatchError, IndexMissingError
 from qa.indexing import build_index
+from qa.postgres.view import PgDense, PgView
 from qa.postgres.writer import LOCK_KEY
 from qa.question import analyze
 from qa.retrieval import Scope, rank
@@ -245,6 +247,23 @@ def test_a_lost_connection_reconnects_at_the_next_question(primary, news, tmp_pa
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND "
                       "pid <> pg_backend_pid()", (settings.database_url.rsplit("/", 1)[1],))
     assert engine.answer(QUESTIONS[0]).text == first
+
+
+def test_a_question_leaves_nothing_for_the_garbage_collector(primary, news, tmp_path, fake):
+    """A question's view of the database (its rows, texts and cosines) is freed when it is answered,
+    not held in a reference cycle until a collection: an app server's memory stays flat."""
+    settings = Settings(corpus_dir=news, index_dir=tmp_path / "index", database_url=new_database(primary))
+    update_index(settings, fake)
+    engine = Engine(settings, fake)
+    engine.answer(QUESTIONS[0])
+    gc.collect()
+    gc.disable()
+    try:
+        answered = [engine.answer(q) for q in QUESTIONS]
+        assert not [o for o in gc.get_objects() if isinstance(o, PgView | PgDense)]
+        assert [a.citations for a in answered] == [engine.answer(q).citations for q in QUESTIONS]
+    finally:
+        gc.enable()
 
 
 def test_the_database_going_away_mid_build_loses_nothing(news, tmp_path, real_embedder):

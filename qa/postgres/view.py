@@ -97,7 +97,9 @@ class PgView:
         self.spans_dates, self.topic_terms = cache.spans_dates, cache.topic_terms
         self._terms: dict[str, tuple[int, int, int]] = {}  # term -> (id, sentences, chunks holding it)
         self._rows: dict[int, tuple] = {}  # sentence row -> its columns (`_sentences`)
-        self._dense: list[PgDense] = []  # the question's query vectors, whose cosines each read returns
+        # the question's query vectors, whose cosines each read returns, and where they go (each
+        # PgDense's own; not the PgDense itself, which holds the view: no cycle to wait for the GC)
+        self._dense: list[tuple[np.ndarray, dict[int, np.ndarray]]] = []
 
     @property
     def vector_index(self) -> str:
@@ -120,8 +122,9 @@ class PgView:
         return None if scope.everything else PgAllowed(self, scope)
 
     def dense(self, vectors: np.ndarray) -> PgDense:
-        self._dense.append(PgDense(self, vectors))
-        return self._dense[-1]
+        dense = PgDense(self, vectors)
+        self._dense.append((dense.vectors, dense.scored))
+        return dense
 
     def chunk_scores(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return _cosines(self, "qa.chunks", vector[None, :], rows)[0]
@@ -143,7 +146,7 @@ class PgView:
     def read_sentences(self, where_order: str, params: dict) -> np.ndarray:
         """The rows of `SELECT ... FROM qa.sentences s {where_order}`, in order, each held with its
         layout and its cosines to every query vector of the question (`PgDense.scores`)."""
-        vectors = [v for d in self._dense for v in d.vectors]
+        vectors = [v for asked, _ in self._dense for v in asked]
         cosines = "".join(f", -(s.embedding <#> %(q{i})s)" for i in range(len(vectors)))
         found = self.query(f"SELECT {_SENTENCE}{cosines} FROM qa.sentences s {where_order}",
                            params | {f"q{i}": v for i, v in enumerate(vectors)})
@@ -153,9 +156,9 @@ class PgView:
         if vectors:
             scored = np.array([f[width:] for f in found], dtype=np.float32).reshape(len(found), len(vectors))
             at = 0
-            for d in self._dense:
-                d.scored.update(zip(rows, scored[:, at:at + len(d.vectors)], strict=True))
-                at += len(d.vectors)
+            for asked, into in self._dense:
+                into.update(zip(rows, scored[:, at:at + len(asked)], strict=True))
+                at += len(asked)
         return np.array(rows, dtype=np.int64)
 
     def layout(self, rows: np.ndarray) -> Layout:
