@@ -117,11 +117,13 @@ def load_phase(n: int, url: str) -> dict:
 
 def shape(sql: str) -> str:
     """A query's kind, for the SQL time per answer."""
-    for key, name in (("<#>", "vectors"), ("_lists", "BM25 lists"), ("postings", "BM25"),
-                      ("qa.terms", "terms"), ("qa.articles", "articles"), ("chunk_lo", "layout"),
-                      ("qa.sentences", "sentences")):
+    if "ORDER BY" in sql and "LIMIT" in sql and "<#>" in sql:
+        return "dense search (its rows with their layout and cosines)"
+    for key, name in (("qa.chunks", "chunk cosines"), ("chunk_lo", "rows with their layout and cosines"),
+                      ("<#>", "cosines"), ("_lists", "BM25 lists"), ("postings", "BM25"),
+                      ("qa.terms", "terms"), ("qa.articles", "articles"), ("qa.sentences", "sentences")):
         if key in sql:
-            return name + (" (candidates)" if "ORDER BY" in sql and "LIMIT" in sql else "")
+            return name
     return "other"
 
 
