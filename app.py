@@ -7,7 +7,9 @@ Honours GRADIO_SERVER_NAME / _PORT, the QA_* settings, and QA_AUTH (or QA_AUTH_F
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -136,6 +138,24 @@ def launch_options(engine: Engine) -> dict:
             "mcp_server": True, "app_kwargs": server_options(engine)}
 
 
+@contextlib.contextmanager
+def server_app_at_launch_only() -> Iterator[None]:
+    """Gradio builds a whole FastAPI app (about 80 routes, 0.08 s) as each Blocks closes (the page,
+    the chat inside it) and at `queue()`, each one replaced by the app `launch()` builds: within
+    this block those are not built (0.2 s of a 2.6 s start; benchmarks/results/startup.md)."""
+    from gradio.routes import App
+
+    real = App.__dict__.get("create_app")
+    if not isinstance(real, staticmethod):  # another Gradio: built as it builds them
+        yield
+        return
+    App.create_app = staticmethod(lambda *args, **kwargs: None)
+    try:
+        yield
+    finally:
+        App.create_app = real
+
+
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from threadpoolctl import threadpool_limits
@@ -154,12 +174,13 @@ def main() -> None:
     with ThreadPoolExecutor(1) as pool:
         ready = pool.submit(library.ready, engine)
         syncer = library.FeedSyncer(settings, engine.rebuild)
-        demo = build_demo(engine, syncer)
+        with server_app_at_launch_only():
+            demo = build_demo(engine, syncer).queue(default_concurrency_limit=8)
         for line in ready.result():
             print(line)
     syncer.start(settings.feed_sync_minutes)  # 0: no schedule; else a sync now and every N minutes
     try:
-        demo.queue(default_concurrency_limit=8).launch(
+        demo.launch(
             server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
             server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), **launch_options(engine))
     finally:
