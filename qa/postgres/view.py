@@ -222,12 +222,15 @@ class PgDense:
 
     def pools(self, k: int, allowed: PgAllowed | None) -> list[np.ndarray]:
         exact = self.view._cache.exact or (allowed is not None and allowed.size <= FILTERED_EXACT)
-        # `+ 0` hides the distance from the HNSW index: every admitted row is scored
-        order = "(s.embedding <#> %(v)s) + 0" if exact else "s.embedding <#> %(v)s"
         where = f"WHERE {allowed.sql}" if allowed is not None else ""
         params = allowed.params if allowed is not None else {}
-        return [self.view.read_sentences(f"{where} ORDER BY {order} LIMIT %(k)s", {**params, "v": v, "k": k})
-                for v in self.vectors]
+        if exact:  # every admitted row scored (`+ 0` hides the distance from the HNSW index), then
+            # only the best read with their columns and cosines
+            find = (f"WHERE s.row IN (SELECT s.row FROM qa.sentences s {where} "
+                    f"ORDER BY (s.embedding <#> %(v)s) + 0 LIMIT %(k)s)")
+        else:  # the HNSW index gives the rows in order, each read as it comes
+            find = f"{where} ORDER BY s.embedding <#> %(v)s LIMIT %(k)s"
+        return [self.view.read_sentences(find, {**params, "v": v, "k": k}) for v in self.vectors]
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         self.view._sentences(rows)  # rows not read yet come with their cosines
