@@ -2,7 +2,7 @@
 or (--ratio) how much of the engine's own capacity the server delivers.
 
     .venv/bin/python benchmarks/load.py [--clients 50] [--seconds 60] [--articles 1000]
-    .venv/bin/python benchmarks/load.py --ratio [--clients 16] [--seconds 30] [--articles 1000]
+    .venv/bin/python benchmarks/load.py --ratio [--clients 16] [--seconds 30] [--rounds 3] [--articles 1000]
 
 Loopback only, bounded in count and time. The app (`app.py`, a subprocess) serves a generated
 corpus (benchmarks/build.py's generator). Each client is a thread calling the app's HTTP API
@@ -16,12 +16,13 @@ names the build that gave it; each is checked against that build's database: its
 or the new one, every cited sentence is exactly the text at its span in that build, and no answer
 from the old build cites a new article.
 
---ratio: first the engine alone, in this process on one thread (`Engine.answer` in a loop, the
-product's embedder, the same index and questions), for --seconds; then the app's answers/s with
---clients concurrent clients through each endpoint for --seconds: the chat's `ask` as the web page
-and a plain HTTP client call it (`POST /gradio_api/run/ask`, one request), the same through
-Gradio's queue as gradio_client calls it (`/gradio_api/call/ask`, a POST and an event stream), and
-the REST API (`POST /api/ask`). The ratio is served answers/s over the engine's answers/s; the
+--ratio: --rounds rounds, each the engine alone, in this process on one thread (`Engine.answer` in
+a loop, the product's embedder, the same index and questions), for --seconds, then the app's
+answers/s with --clients concurrent clients through each endpoint for --seconds: the chat's `ask` as
+the web page and a plain HTTP client call it (`POST /gradio_api/run/ask`, one request), the same
+through Gradio's queue as gradio_client calls it (`/gradio_api/call/ask`, a POST and an event
+stream), and the REST API (`POST /api/ask`). A ratio is served answers/s over the engine's answers/s
+in the same round (this machine's speed drifts from one minute to the next); the
 clients run on the same machine as the app. Results: --out (benchmarks/results/load-ratio.md).
 """
 
@@ -159,8 +160,8 @@ def summary(name: str, run: Run, seconds: float) -> dict:
             "throughput_per_s": len(run.results) / seconds, "p50_ms": q[49], "p95_ms": q[94]}
 
 
-def engine_alone(index: Path, questions: list[str], seconds: float) -> dict:
-    """Answers/s of the engine in this process, on one thread, as the app loads it."""
+def alone_engine(index: Path):  # noqa: ANN201 - qa.answering.Engine, imported here
+    """The engine in this process, as the app loads it (the product's embedder, the same index)."""
     from qa.answering import Engine
     from qa.embedding import SentenceTransformerEmbedder
     from qa.settings import Settings
@@ -168,7 +169,12 @@ def engine_alone(index: Path, questions: list[str], seconds: float) -> dict:
     settings = Settings.from_env()
     engine = Engine(replace(settings, index_dir=index), SentenceTransformerEmbedder.from_settings(settings))
     engine.answer("warm up")
-    rng, lat = random.Random(0), []
+    return engine
+
+
+def engine_alone(engine: object, questions: list[str], seconds: float, seed: int = 0) -> dict:
+    """Answers/s of the engine in this process, on one thread, for `seconds`."""
+    rng, lat = random.Random(seed), []
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
         t = time.perf_counter()
@@ -185,24 +191,37 @@ ENDPOINTS: dict[str, Call] = {"chat `ask`, direct (POST /gradio_api/run/ask)": a
                               "REST (POST /api/ask)": ask_rest}
 
 
-def ratio(args: argparse.Namespace, alone: dict, base: str, questions: list[str], load: str) -> None:
+def ratio(args: argparse.Namespace, engine: object, base: str, questions: list[str], load: str) -> None:
+    """--rounds rounds, each the engine alone and then every endpoint for --seconds: each endpoint's
+    answers/s against the engine's in the same round (this machine's speed drifts over minutes)."""
+    runs: dict[str, list[dict]] = {name: [] for name in ["engine alone", *ENDPOINTS]}
+    for i in range(args.rounds):
+        runs["engine alone"].append(engine_alone(engine, questions, args.seconds, seed=i))
+        print(runs["engine alone"][-1], flush=True)
+        for name, call in ENDPOINTS.items():
+            run = Run(base, questions, call=call)
+            started = time.monotonic()
+            run.go(args.clients, lambda t0=started: time.monotonic() - t0 >= args.seconds)
+            runs[name].append(summary(name, run, time.monotonic() - started))
+            print(runs[name][-1], flush=True)
+    alone = [r["throughput_per_s"] for r in runs["engine alone"]]
     lines = ["# Served answers/s against the engine's own", "",
              f"`.venv/bin/python benchmarks/load.py --ratio --clients {args.clients} --seconds "
-             f"{args.seconds:.0f} --articles {args.articles}`, {time.strftime('%Y-%m-%d')}, {machine()}; "
-             f"load average before: {load}. The clients run on the same CPUs as the app.", "",
-             "| path | clients | answers | errors | answers/s | p50 (ms) | p95 (ms) | vs engine alone |",
-             "|---|---|---|---|---|---|---|---|",
-             f"| engine alone, in process, 1 thread | 1 | {alone['requests']} | 0 | "
-             f"{alone['throughput_per_s']:.1f} | {alone['p50_ms']:.1f} | {alone['p95_ms']:.1f} | 1.00x |"]
-    for name, call in ENDPOINTS.items():
-        run = Run(base, questions, call=call)
-        started = time.monotonic()
-        run.go(args.clients, lambda t0=started: time.monotonic() - t0 >= args.seconds)
-        r = summary(name, run, time.monotonic() - started)
-        print(r, flush=True)
-        lines.append(f"| {name} | {args.clients} | {r['requests']} | {r['errors']} | "
-                     f"{r['throughput_per_s']:.1f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
-                     f"{r['throughput_per_s'] / alone['throughput_per_s']:.2f}x |")
+             f"{args.seconds:.0f} --rounds {args.rounds} --articles {args.articles}`, "
+             f"{time.strftime('%Y-%m-%d')}, {machine()}; load average before: {load}. The clients run "
+             "on the same CPUs as the app. Each round measures the engine alone (in process, 1 thread) "
+             "and then each endpoint; a ratio is an endpoint's answers/s over the engine's in its round.",
+             "", "| path | clients | answers/s by round | errors | p50 (ms) | p95 (ms) | vs engine alone, "
+             "by round | median |", "|---|---|---|---|---|---|---|---|"]
+    for name, rounds in runs.items():
+        rates = [r["throughput_per_s"] for r in rounds]
+        ratios = [r / a for r, a in zip(rates, alone, strict=True)]
+        lines.append(f"| {name} | {1 if name == 'engine alone' else args.clients} | "
+                     f"{', '.join(f'{r:.1f}' for r in rates)} | "
+                     f"{sum(r['errors'] for r in rounds)} | "
+                     f"{statistics.median(r['p50_ms'] for r in rounds):.1f} | "
+                     f"{statistics.median(r['p95_ms'] for r in rounds):.1f} | "
+                     f"{', '.join(f'{x:.2f}x' for x in ratios)} | {statistics.median(ratios):.2f}x |")
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -250,6 +269,7 @@ def main() -> None:
                         help="phase 1 only (a memory run); writes no results")
     parser.add_argument("--ratio", action="store_true",
                         help="the engine alone, then served answers/s through each endpoint")
+    parser.add_argument("--rounds", type=int, default=3, help="--ratio: rounds of engine alone + endpoints")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     args.out = args.out or ROOT / "benchmarks" / "results" / ("load-ratio.md" if args.ratio else "load.md")
@@ -266,8 +286,7 @@ def main() -> None:
     print(f"index of {args.articles} articles built in {time.perf_counter() - t:.0f} s", flush=True)
     old = current_build_id(index)
     load = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-    alone = engine_alone(index, squad_questions(), args.seconds) if args.ratio else {}
-    print(alone, flush=True)
+    engine = alone_engine(index) if args.ratio else None
 
     env = dict(os.environ, QA_CORPUS_DIR=str(corpus), QA_INDEX_DIR=str(index),
                GRADIO_SERVER_PORT=str(args.port))
@@ -281,7 +300,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{args.port}"
         questions = squad_questions()
         if args.ratio:
-            ratio(args, alone, base, questions, load)
+            ratio(args, engine, base, questions, load)
             return
 
         samples: list[tuple[float, float]] = []
