@@ -160,7 +160,7 @@ def summary(name: str, run: Run, seconds: float) -> dict:
             "throughput_per_s": len(run.results) / seconds, "p50_ms": q[49], "p95_ms": q[94]}
 
 
-def alone_engine(index: Path):  # noqa: ANN201 - qa.answering.Engine, imported here
+def load_engine(index: Path):  # noqa: ANN201 - qa.answering.Engine, imported here
     """The engine in this process, as the app loads it (the product's embedder, the same index)."""
     from qa.answering import Engine
     from qa.embedding import SentenceTransformerEmbedder
@@ -286,7 +286,7 @@ def main() -> None:
     print(f"index of {args.articles} articles built in {time.perf_counter() - t:.0f} s", flush=True)
     old = current_build_id(index)
     load = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-    engine = alone_engine(index) if args.ratio else None
+    engine = load_engine(index) if args.ratio else None
 
     env = dict(os.environ, QA_CORPUS_DIR=str(corpus), QA_INDEX_DIR=str(index),
                GRADIO_SERVER_PORT=str(args.port))

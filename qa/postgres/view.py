@@ -36,6 +36,7 @@ EF_SEARCH = 200  # HNSW candidates per scan: the ranking's pools are 200 rows
 # of the question's query vectors
 _SENTENCE = ("s.row, s.article, s.ordinal, s.start_at, s.end_at, s.text, s.chunk_lo, s.chunk_hi, s.prev, "
              "s.next, s.day")
+_SENTENCE_WIDTH = _SENTENCE.count(",") + 1  # the cosines come after these columns
 
 
 @dataclass(kw_only=True)
@@ -150,11 +151,11 @@ class PgView:
         cosines = "".join(f", -(s.embedding <#> %(q{i})s)" for i in range(len(vectors)))
         found = self.query(f"SELECT {_SENTENCE}{cosines} FROM qa.sentences s {where_order}",
                            params | {f"q{i}": v for i, v in enumerate(vectors)})
-        width = len(_SENTENCE.split(","))
         rows = [f[0] for f in found]
-        self._rows.update(zip(rows, (f[1:width] for f in found), strict=True))
+        self._rows.update(zip(rows, (f[1:_SENTENCE_WIDTH] for f in found), strict=True))
         if vectors:
-            scored = np.array([f[width:] for f in found], dtype=np.float32).reshape(len(found), len(vectors))
+            scored = np.array([f[_SENTENCE_WIDTH:] for f in found], dtype=np.float32).reshape(len(found),
+                                                                                          len(vectors))
             at = 0
             for asked, into in self._dense:
                 into.update(zip(rows, scored[:, at:at + len(asked)], strict=True))
