@@ -61,6 +61,10 @@ def test_bylines_and_write_to_lines_become_authors_not_text():
     assert _paragraphs(page)[0].startswith("A maker of electric bus batteries")
 
 
+def test_a_caption_credit_label_is_not_an_author():
+    assert _page("caption_credit.html").authors == ("Ann Writer",)
+
+
 @pytest.mark.parametrize("name, place, first", [
     ("dateline_ap.html", "KYIV, Ukraine", "Drones struck two power plants overnight"),
     ("dateline_reuters.html", "", "Oil prices rose on Monday"),

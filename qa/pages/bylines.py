@@ -19,7 +19,7 @@ _TAIL = re.compile(r"\s+(?:on|at|published|updated|posted)\b.*$|\s*\(.*?\)|\s*[-
                    r"|\bemail\b.*$",
                    re.IGNORECASE)
 _JUNK = re.compile(r"^(?:no author|unknown|anonymous|admin|administrator|agenc(?:y|ies)|staff|editor|editors"
-                   r"|guest|null|none|n/a|by)$", re.IGNORECASE)
+                   r"|guest|null|none|n/a|by|credits?)$", re.IGNORECASE)  # "Credit": a caption's label
 _NAME = re.compile(r"^\w[\w .'’-]*$")
 _ROLE = re.compile(r"\b(?:analyst|correspondent|reporter|editor|writer|contributor|columnist|producer"
                    r"|photographer|intern|bureau|chief)\b", re.IGNORECASE)
