@@ -178,6 +178,7 @@ def main() -> None:
             demo = build_demo(engine, syncer).queue(default_concurrency_limit=8)
         for line in ready.result():
             print(line)
+    engine.start_processes()  # QA_ANSWER_PROCESSES workers, ready a few seconds later
     syncer.start(settings.feed_sync_minutes)  # 0: no schedule; else a sync now and every N minutes
     try:
         demo.launch(
@@ -185,6 +186,7 @@ def main() -> None:
             server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), **launch_options(engine))
     finally:
         syncer.stop()
+        engine.close()
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from qa.answering import Answer, AnswerOptions, Engine
 from qa.answering.compose import source
 from qa.answering.engine import DEFAULT_OPTIONS
+from qa.answering.processes import AnswerProcesses
 from qa.errors import (
     DatabaseError,
     IndexCorruptError,
@@ -49,6 +50,7 @@ from qa.errors import (
     QuestionError,
 )
 from qa.question import history_questions
+from qa.retrieval import LiveIndex
 from qa.retrieval import Scope as ArticleScope
 
 TITLE = "News QA API"
@@ -69,15 +71,35 @@ ANSWERING = 1
 class ServedEngine(Engine):
     """An `Engine` that computes at most `ANSWERING` answers at once from a folder index, whatever
     the number of threads asking; what the web app serves (chat, `ask`, REST and MCP share it).
-    Over PostgreSQL an answer mostly waits for the database, so requests there are not queued."""
+    Over PostgreSQL an answer mostly waits for the database, so requests there are not queued.
+    With `settings.answer_processes`, `start_processes()` moves the answers to that many worker
+    processes (`qa.answering.processes`), one answer at a time each; until one is ready, and if
+    all have stopped, this process answers."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._turns: AbstractContextManager = (nullcontext() if self.settings.database_url
                                                else threading.BoundedSemaphore(ANSWERING))
+        self._processes: AnswerProcesses | None = None
+
+    def start_processes(self, log: Callable[[str], object] = print) -> None:
+        """Start the answer workers of `settings.answer_processes` (in the background); `log` is
+        told when one cannot start or stops."""
+        if self.settings.answer_processes and self._processes is None:
+            self._processes = AnswerProcesses(self.settings, self.settings.answer_processes, log)
+            self._processes.start()
+
+    def close(self) -> None:
+        if self._processes is not None:
+            self._processes.close()
 
     def answer(self, question: str, history: Sequence[str] = (),
                options: AnswerOptions = DEFAULT_OPTIONS) -> Answer:
+        if self._processes is not None:
+            build = self.index.loaded_build_id if isinstance(self.index, LiveIndex) else None
+            answer = self._processes.answer(question, history, options, build)
+            if answer is not None:
+                return answer
         with self._turns:
             return super().answer(question, history, options)
 

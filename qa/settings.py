@@ -37,6 +37,9 @@ class Settings:
     cache_dir: Path = Path.home() / ".cache" / "qa"  # the ONNX export of the model
     auth: str = ""  # "user:password": the web app asks for this login
     auth_file: Path | None = None  # one "user:password" a line (# comments), as well
+    # Processes that compute the web app's answers beside its server process (0: the server's own
+    # process answers); each holds its own copy of the loaded index (benchmarks/results/load-ratio.md).
+    answer_processes: int = 0
     sessions: int = 1000  # web sessions whose state the app keeps (least recently used dropped)
     api_token: str = ""  # a bearer token the REST API and MCP accept (once set, the API needs a login)
     feed_sync_minutes: float = 0.0  # the web app syncs the followed feeds this often (0: never by itself)
@@ -55,6 +58,8 @@ class Settings:
             raise ConfigError(f"max_file_mb must be positive, got {self.max_file_mb}")
         if not 1 <= self.max_sentences <= 10:
             raise ConfigError(f"max_sentences must be between 1 and 10, got {self.max_sentences}")
+        if not 0 <= self.answer_processes <= 64:
+            raise ConfigError(f"answer_processes must be between 0 and 64, got {self.answer_processes}")
         if self.keep_builds < 1:
             raise ConfigError(f"keep_builds must be at least 1, got {self.keep_builds}")
         for url in [self.database_url, *self.read_urls.split(",")]:

@@ -32,6 +32,12 @@ class LiveIndex:
     def current_build_id(self) -> str | None:
         return store.current_build_id(self.index_dir)
 
+    @property
+    def loaded_build_id(self) -> str | None:
+        """The build answering now (None before the first is loaded); may lag `current_build_id`."""
+        current = self._current
+        return current.build_id if current is not None else None
+
     @contextmanager
     def reading(self) -> Iterator[FolderView]:
         """The build that answers now (a loaded build needs nothing released afterwards)."""
