@@ -191,7 +191,22 @@ ENDPOINTS: dict[str, Call] = {"chat `ask`, direct (POST /gradio_api/run/ask)": a
                               "REST (POST /api/ask)": ask_rest}
 
 
-def ratio(args: argparse.Namespace, engine: object, base: str, questions: list[str], load: str) -> None:
+def workers_of(pid: int) -> list[int]:
+    """The app's answer worker processes (QA_ANSWER_PROCESSES)."""
+    out = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = next(line.split()[1] for line in (proc / "status").read_text().splitlines()
+                          if line.startswith("PPid:"))
+            if parent == str(pid) and b"qa.answering.processes" in (proc / "cmdline").read_bytes():
+                out.append(int(proc.name))
+        except (OSError, StopIteration):
+            continue
+    return out
+
+
+def ratio(args: argparse.Namespace, engine: object, base: str, questions: list[str], load: str,
+          app_pid: int) -> None:
     """--rounds rounds, each the engine alone and then every endpoint for --seconds: each endpoint's
     answers/s against the engine's in the same round (this machine's speed drifts over minutes)."""
     runs: dict[str, list[dict]] = {name: [] for name in ["engine alone", *ENDPOINTS]}
@@ -205,12 +220,18 @@ def ratio(args: argparse.Namespace, engine: object, base: str, questions: list[s
             runs[name].append(summary(name, run, time.monotonic() - started))
             print(runs[name][-1], flush=True)
     alone = [r["throughput_per_s"] for r in runs["engine alone"]]
+    workers = workers_of(app_pid)
+    memory = (f"App resident memory after the rounds: server process {rss_mb(app_pid):.0f} MB"
+              + "".join(f", answer worker {rss_mb(w):.0f} MB" for w in workers) + ".")
     lines = ["# Served answers/s against the engine's own", "",
              f"`.venv/bin/python benchmarks/load.py --ratio --clients {args.clients} --seconds "
-             f"{args.seconds:.0f} --rounds {args.rounds} --articles {args.articles}`, "
-             f"{time.strftime('%Y-%m-%d')}, {machine()}; load average before: {load}. The clients run "
-             "on the same CPUs as the app. Each round measures the engine alone (in process, 1 thread) "
-             "and then each endpoint; a ratio is an endpoint's answers/s over the engine's in its round.",
+             f"{args.seconds:.0f} --rounds {args.rounds} --articles {args.articles} --answer-processes "
+             f"{args.answer_processes}`, {time.strftime('%Y-%m-%d')}, {machine()}; load average before: "
+             f"{load}. The clients run on the same CPUs as the app. Each round measures the engine alone (in "
+             "process, 1 thread) and then each endpoint; a ratio is an endpoint's answers/s over the "
+             "engine's in its round. The app answers in "
+             + (f"{len(workers)} worker processes (QA_ANSWER_PROCESSES={args.answer_processes})"
+                if args.answer_processes else "its server process (QA_ANSWER_PROCESSES=0)") + ".",
              "", "| path | clients | answers/s by round | errors | p50 (ms) | p95 (ms) | vs engine alone, "
              "by round | median |", "|---|---|---|---|---|---|---|---|"]
     for name, rounds in runs.items():
@@ -222,6 +243,7 @@ def ratio(args: argparse.Namespace, engine: object, base: str, questions: list[s
                      f"{statistics.median(r['p50_ms'] for r in rounds):.1f} | "
                      f"{statistics.median(r['p95_ms'] for r in rounds):.1f} | "
                      f"{', '.join(f'{x:.2f}x' for x in ratios)} | {statistics.median(ratios):.2f}x |")
+    lines += ["", memory]
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -270,6 +292,8 @@ def main() -> None:
     parser.add_argument("--ratio", action="store_true",
                         help="the engine alone, then served answers/s through each endpoint")
     parser.add_argument("--rounds", type=int, default=3, help="--ratio: rounds of engine alone + endpoints")
+    parser.add_argument("--answer-processes", type=int, default=0,
+                        help="the app's QA_ANSWER_PROCESSES (0: answers in its server process)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     args.out = args.out or ROOT / "benchmarks" / "results" / ("load-ratio.md" if args.ratio else "load.md")
@@ -289,18 +313,21 @@ def main() -> None:
     engine = load_engine(index) if args.ratio else None
 
     env = dict(os.environ, QA_CORPUS_DIR=str(corpus), QA_INDEX_DIR=str(index),
-               GRADIO_SERVER_PORT=str(args.port))
+               GRADIO_SERVER_PORT=str(args.port), QA_ANSWER_PROCESSES=str(args.answer_processes))
     app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
     try:
+        ready = ("Running on", "answering in") if args.answer_processes else ("Running on",)
+        seen = set()
         for line in app.stdout:
-            if "Running on" in line:
+            seen |= {r for r in ready if r in line}
+            if len(seen) == len(ready):
                 break
         threading.Thread(target=lambda: [None for _ in app.stdout], daemon=True).start()  # drain its log
         base = f"http://127.0.0.1:{args.port}"
         questions = squad_questions()
         if args.ratio:
-            ratio(args, engine, base, questions, load)
+            ratio(args, engine, base, questions, load, app.pid)
             return
 
         samples: list[tuple[float, float]] = []

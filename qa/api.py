@@ -82,11 +82,12 @@ class ServedEngine(Engine):
                                                else threading.BoundedSemaphore(ANSWERING))
         self._processes: AnswerProcesses | None = None
 
-    def start_processes(self, log: Callable[[str], object] = print) -> None:
+    def start_processes(self, log: Callable[[str], object] | None = None) -> None:
         """Start the answer workers of `settings.answer_processes` (in the background); `log` is
-        told when one cannot start or stops."""
+        told when they are ready, when one cannot start and when one stops (default: printed)."""
         if self.settings.answer_processes and self._processes is None:
-            self._processes = AnswerProcesses(self.settings, self.settings.answer_processes, log)
+            self._processes = AnswerProcesses(self.settings, self.settings.answer_processes,
+                                              log or _print_now)
             self._processes.start()
 
     def close(self) -> None:
@@ -102,6 +103,10 @@ class ServedEngine(Engine):
                 return answer
         with self._turns:
             return super().answer(question, history, options)
+
+
+def _print_now(line: str) -> None:
+    print(line, flush=True)
 
 
 # The JSON shapes ------------------------------------------------------------------------------

@@ -105,6 +105,9 @@ class AnswerProcesses:
             self._workers.append(worker)
             self._idle.put(worker)
             self._changed.notify_all()
+            everyone = len(self._workers) == self.count
+        if everyone:
+            self._log(f"answering in {self.count} worker process{'es' * (self.count > 1)}")
 
     def wait_ready(self, timeout: float) -> bool:
         """Block until every worker is ready, or `timeout` seconds; whether all are."""
