@@ -34,7 +34,7 @@ _DATE_Q = re.compile(r"\b(when|what (year|date|day|month|decade|century|time)|wh
                      r"month|decade|century)|in what year)\b", re.I)
 _NUMBER_Q = re.compile(r"\b(how (many|much|long|old|far|big|large|often|tall|fast)|what (percentage|"
                        r"percent|number|amount|age|size|score)|by how)\b", re.I)
-_NAME_Q = re.compile(r"\b(who|whom|whose|which (team|player|person|company|country|city|group|"
+_NAME_Q = re.compile(r"\b(who|whom|whose|where|which (team|player|person|company|country|city|group|"
                      r"organization|network|university|school|band|artist)|what (team|player|company|"
                      r"country|city|network|organization|group|band|station|school))\b", re.I)
 _FOLLOW_UP = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|this|these|those|"

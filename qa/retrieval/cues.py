@@ -19,6 +19,7 @@ _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(" + "|".join([*NUMBER_WORDS, *SCALES, "h
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _YEAR_OR_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\b("
                            + "|".join(w.capitalize() for w in MONTH_NAMES + _DAYS) + r")\b")
+_CALENDAR = frozenset(w.lower() for w in MONTH_NAMES + _DAYS)
 _REASON = re.compile(r"\b(because|due to|since|as a result|so that|in order to|in exchange for|"
                      r"the reason|owing to|thanks to|that is why)\b", re.I)
 _PATTERNS = {AnswerType.NUMBER: _NUMBER, AnswerType.DATE: _YEAR_OR_DATE, AnswerType.REASON: _REASON}
@@ -32,8 +33,8 @@ def has_answer_type(sentence: str, question: Question, topic: frozenset[str] = f
     kind, asked_text = question.answer_type, question.search_text
     if kind is None:
         return False
-    if kind is AnswerType.NAME:
-        asked = {fold(w).lower() for w in WORD.findall(asked_text)}
+    if kind is AnswerType.NAME:  # a day or a month is capitalized, but names no one and no place
+        asked = {fold(w).lower() for w in WORD.findall(asked_text)} | _CALENDAR
         return any(fold(w).lower() not in asked and not set(terms(w)) <= topic for w in name_words(sentence))
     asked = fold(asked_text).lower()
     return any(fold(m.group(0)).lower() not in asked for m in _PATTERNS[kind].finditer(sentence))

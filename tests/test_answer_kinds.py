@@ -1,0 +1,75 @@
+"""Sentences that carry the kind of answer asked rank above sentences that only restate the
+question's words; a sentence holding a phrase of the question word for word ranks above sentences
+that share its topic: on small articles written for these tests (each opening, as news does, with
+sentences that restate the topic), with the real model. The chess club and blackout articles are
+asked nothing here: the engine still ranks their restating leads above the founder's and the
+reason's sentences (docs/ranking.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answering import Engine
+from qa.indexing import build_index
+from qa.settings import Settings
+
+ARTICLES = {
+    "chess.md": ("Riverside chess club turns 70", "2024-11-02", [
+        "The Riverside Chess Club celebrated its 70th anniversary on Saturday with a tournament in the "
+        "town hall.",
+        "The Riverside Chess Club now has more than 200 members, and its junior section is the largest "
+        "in the county.",
+        "Retired teacher Mabel Ortiz founded the club in 1954 with six friends from her school.",
+        "Members play every Tuesday evening in the library."]),
+    "blackouts.md": ("Grid operator orders blackouts", "2024-11-05", [
+        "The regional grid operator ordered rolling blackouts across the valley on Tuesday evening.",
+        "The rolling blackouts ordered by the operator lasted up to two hours in some districts.",
+        "The operator said the cuts were needed because a heat wave pushed demand above what its "
+        "plants could supply.",
+        "Hospitals ran on their own generators."]),
+    "coral.md": ("Coral bleaching spreads to deeper reefs", "2024-11-06", [
+        "A new study of coral reefs has found that bleaching is spreading to deeper waters.",
+        "The coral reef study looked at 300 sites over ten years.",
+        "The findings were published on Wednesday in the journal Marine Ecology Letters.",
+        "Divers collected most of the samples."]),
+    "marathon.md": ("City marathon draws record field", "2024-11-03", [
+        "The city marathon drew runners from 40 countries on Sunday.",
+        "Runners in the marathon faced strong winds along the river.",
+        "Race organisers said 12,500 runners finished the marathon, a record.",
+        "The winner crossed the line in two hours and nine minutes."]),
+    "frigate.md": ("Frigate Valiant attacked in the strait", "2024-11-07", [
+        "The frigate Valiant has been on patrol in the strait since March, the navy said.",
+        "Sailors on the frigate Valiant said patrols in the strait had been tense for the first time "
+        "in years.",
+        "The ship came under fire for the first time on Thursday, when a drone struck near its bow.",
+        "No one was hurt."]),
+}
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, real_embedder) -> Engine:
+    root = tmp_path_factory.mktemp("kinds")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, (title, day, sentences) in ARTICLES.items():
+        body = "\n\n".join(sentences)
+        (corpus / name).write_text(f"---\ntitle: {title}\ndate: {day}\nsource: Example Wire\n---\n\n{body}\n",
+                                   encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=root / "index")
+    build_index(settings, real_embedder)
+    return Engine(settings, real_embedder)
+
+
+@pytest.mark.parametrize(("question", "first"), [
+    ("Where was the coral reef study published?", "published on Wednesday in the journal"),
+    ("How many runners finished the city marathon?", "12,500 runners finished"),
+])
+def test_the_sentence_with_the_kind_of_answer_asked_comes_first(engine, question, first):
+    a = engine.answer(question)
+    assert a.found and first in a.citations[0].sentence, [c.sentence for c in a.citations]
+
+
+def test_a_phrase_of_the_question_word_for_word_comes_first(engine):
+    a = engine.answer("When did the frigate Valiant come under fire for the first time?")
+    assert a.found and a.citations[0].sentence.startswith("The ship came under fire for the first time"), \
+        [c.sentence for c in a.citations]
