@@ -21,6 +21,7 @@ import psycopg
 import pytest
 
 from qa.answering import AnswerOptions, Engine, update_index
+from qa.api import ServedEngine
 from qa.errors import BuildLockedError, DatabaseError, IndexMismatchError, IndexMissingError
 from qa.indexing import build_index
 from qa.postgres.view import PgDense, PgView
@@ -95,6 +96,24 @@ def test_same_ranked_sentences_as_the_folder_index(primary, news, tmp_path, real
     assert (sa.articles, sa.sentences, sa.chunks, sa.copy_groups) == (sb.articles, sb.sentences, sb.chunks,
                                                                         sb.copy_groups)
     assert [s.article.id for s in a.articles()] == [s.article.id for s in b.articles()]
+
+
+def test_answer_processes_answer_from_the_database_alike(primary, news, tmp_path, real_embedder):
+    database = Settings(corpus_dir=news, index_dir=tmp_path / "index", database_url=new_database(primary),
+                        answer_processes=2)
+    update_index(database, real_embedder)
+    said: list[str] = []
+    served = ServedEngine(database, real_embedder)
+    served.start_processes(log=said.append)
+    try:
+        assert served._processes is not None and served._processes.wait_ready(120), said
+        alone = Engine(database, real_embedder)
+        for q in QUESTIONS:
+            x, y = served.answer(q), alone.answer(q)
+            assert (x.found, x.text, x.disagreement, x.build_id) == (y.found, y.text, y.disagreement,
+                                                                      y.build_id), q
+    finally:
+        served.close()
 
 
 def test_incremental_builds_and_scopes(primary, news, tmp_path, real_embedder):
