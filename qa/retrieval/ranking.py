@@ -18,6 +18,7 @@ from qa.question import Question
 from qa.retrieval.cues import CUES, answer_cues
 from qa.retrieval.seam import IndexView, Layout, Record, Scope
 from qa.retrieval.signals import Query, QuerySignals, candidates, coverage, unknown_names
+from qa.retrieval.specifics import specifics, unwritten_share
 from qa.terms import terms
 
 WEIGHTS = {"dense": 1.0, "reduced": 1.0, "bm25": 0.5, "chunk_dense": 0.3, "chunk_bm25": 0.4,
@@ -31,6 +32,9 @@ BM25_PARAMS = {"sentences": (1.2, 0.5), "chunks": (1.5, 0.75)}
 # neighbours - UNKNOWN_NAME_WEIGHT x the share of the question's names the corpus never mentions.
 COVERAGE_WEIGHT = 0.4
 UNKNOWN_NAME_WEIGHT = 0.5
+# - UNWRITTEN_WEIGHT x the share of the question's names with a number ("RTX 4090") that none of the
+# best sentences' articles writes (qa.retrieval.specifics): benchmarks/results/realnews-questions.md.
+UNWRITTEN_WEIGHT = 1.0
 # For questions asking for the latest state: the newest of the relevant candidates (fused score
 # within RELEVANT_SHARE of the best) gains up to this much, the oldest nothing.
 RECENCY_WEIGHT = 0.5
@@ -131,13 +135,15 @@ def rank(view: IndexView, embedder: Embedder, question: Question, *, k: int = 10
     order = np.argsort(-fused, kind="stable")[:k]
     rows = cand[order]
     cover = coverage(view, question.terms, rows, view.layout(rows))
-    unknown = UNKNOWN_NAME_WEIGHT * unknown_names(view, question.names)
+    records = view.records(rows.tolist())
+    unknown = UNKNOWN_NAME_WEIGHT * unknown_names(view, question.names) + UNWRITTEN_WEIGHT * unwritten_share(
+        specifics(question.queries[-1]), {r.article.id: r.article for r in records}.values())
     relevance = table.queries[-1].relevance[order]  # with the context when there is one
     return [ScoredSentence(row=r.row, article=r.article, ordinal=r.ordinal, start=r.start, end=r.end,
                            text=r.text, score=float(fused[i]),
                            confidence=float(rel) + COVERAGE_WEIGHT * float(c) - unknown,
                            relevance=float(rel), coverage=float(c))
-            for r, i, rel, c in zip(view.records(rows.tolist()), order, relevance, cover, strict=True)]
+            for r, i, rel, c in zip(records, order, relevance, cover, strict=True)]
 
 
 def _recency(days: np.ndarray, fused: np.ndarray) -> np.ndarray:
