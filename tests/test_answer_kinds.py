@@ -12,6 +12,8 @@ import pytest
 
 from qa.answering import Engine
 from qa.indexing import build_index
+from qa.question import analyze
+from qa.retrieval.cues import has_answer_type
 from qa.retrieval.specifics import specifics
 from qa.settings import Settings
 
@@ -99,3 +101,14 @@ def test_a_version_no_article_writes_is_declined_and_one_they_write_is_answered(
 ])
 def test_names_with_a_number_are_what_a_question_names_most_specifically(question, found):
     assert specifics(question) == found
+
+
+@pytest.mark.parametrize(("question", "sentence", "holds"), [
+    ("Who attacked the inspector?", "The attack happened outside the Spanish Town Police Station.", False),
+    ("Who attacked the inspector?", "Police said Jane Brown, 34, was arrested after the attack.", True),
+    ("Who started the chess club?", "The chess club celebrated its anniversary on Saturday.", False),
+    ("Where was the inspector attacked?", "The attack happened outside the Spanish Town Police Station.", True),
+    ("Which team won the final?", "The final was played in March.", False),
+])
+def test_a_who_question_wants_a_person_and_a_where_question_a_place(question, sentence, holds):
+    assert has_answer_type(sentence, analyze(question)) is holds

@@ -12,7 +12,7 @@ from collections.abc import Collection
 
 from qa.figures import MONTH_NAMES, NUMBER_WORDS, SCALES, states_figure
 from qa.question import MAX_PHRASE, AnswerType, Question
-from qa.terms import WORD, fold, name_words, term_set, terms
+from qa.terms import NAME_RUN, WORD, fold, term_set, terms
 
 CUES = ("answer_type", "counted", "phrase", "novelty")  # the cues, in the order `fuse` adds them
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(" + "|".join([*NUMBER_WORDS, *SCALES, "half"]) + r")\b", re.I)
@@ -20,6 +20,12 @@ _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "su
 _YEAR_OR_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\b("
                            + "|".join(w.capitalize() for w in MONTH_NAMES + _DAYS) + r")\b")
 _CALENDAR = frozenset(w.lower() for w in MONTH_NAMES + _DAYS)
+_WHO = re.compile(r"^\s*(who|whom|whose)\b", re.I)
+# The last word of a name that is a place or an organisation, not a person
+_NOT_PEOPLE = frozenset(
+    "county city state street road avenue square university college school court police department "
+    "ministry council party league club hospital station airport river island park house center centre "
+    "agency office committee commission board company group bank news times post herald press".split())
 _REASON = re.compile(r"\b(because|due to|since|as a result|so that|in order to|in exchange for|"
                      r"the reason|owing to|thanks to|that is why)\b", re.I)
 _PATTERNS = {AnswerType.NUMBER: _NUMBER, AnswerType.DATE: _YEAR_OR_DATE, AnswerType.REASON: _REASON}
@@ -35,7 +41,10 @@ def has_answer_type(sentence: str, question: Question, topic: frozenset[str] = f
         return False
     if kind is AnswerType.NAME:  # a day or a month is capitalized, but names no one and no place
         asked = {fold(w).lower() for w in WORD.findall(asked_text)} | _CALENDAR
-        return any(fold(w).lower() not in asked and not set(terms(w)) <= topic for w in name_words(sentence))
+        runs = [WORD.findall(m.group(0)) for m in NAME_RUN.finditer(sentence)]
+        if _WHO.match(asked_text):  # a person is asked for: "Wilson County" or "the Crown Court" is none
+            runs = [r for r in runs if fold(r[-1]).lower() not in _NOT_PEOPLE]
+        return any(fold(w).lower() not in asked and not set(terms(w)) <= topic for r in runs for w in r)
     asked = fold(asked_text).lower()
     return any(fold(m.group(0)).lower() not in asked for m in _PATTERNS[kind].finditer(sentence))
 
