@@ -33,7 +33,8 @@ _REASON_Q = re.compile(r"^\s*(why|how come|for what reason|what (is|was) the rea
 _DATE_Q = re.compile(r"\b(when|what (year|date|day|month|decade|century|time)|which (year|date|day|"
                      r"month|decade|century)|in what year)\b", re.I)
 _NUMBER_Q = re.compile(r"\b(how (many|much|long|old|far|big|large|often|tall|fast)|what (percentage|"
-                       r"percent|number|amount|age|size|score)|by how)\b", re.I)
+                       r"percent|number|amount|age|size|score|share|proportion|fraction|price|cost)|"
+                       r"(what|which) (is|was|are|were) the (price|cost)|by how)\b", re.I)
 _NAME_Q = re.compile(r"\b(who|whom|whose|where|which (team|player|person|company|country|city|group|"
                      r"organization|network|university|school|band|artist)|what (team|player|company|"
                      r"country|city|network|organization|group|band|station|school))\b", re.I)

@@ -109,6 +109,10 @@ def test_names_with_a_number_are_what_a_question_names_most_specifically(questio
     ("Who started the chess club?", "The chess club celebrated its anniversary on Saturday.", False),
     ("Where was the inspector attacked?", "The attack happened outside the Spanish Town Police Station.", True),
     ("Which team won the final?", "The final was played in March.", False),
+    ("How many clinics does CVS run?", "3. CVS/minuteclinic", False),  # a list item's number
+    ("How many clinics does CVS run?", "CVS runs more than 1,100 clinics.", True),
+    ("What is the price of the new phone in India?", "It comes in at Rs 42,900.", True),
+    ("What share of the results did the factor explain?", "It explained about 45%.", True),
 ])
-def test_a_who_question_wants_a_person_and_a_where_question_a_place(question, sentence, holds):
+def test_the_kind_of_answer_asked(question, sentence, holds):
     assert has_answer_type(sentence, analyze(question)) is holds

@@ -20,6 +20,7 @@ _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "su
 _YEAR_OR_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\b("
                            + "|".join(w.capitalize() for w in MONTH_NAMES + _DAYS) + r")\b")
 _CALENDAR = frozenset(w.lower() for w in MONTH_NAMES + _DAYS)
+_LIST_MARKER = re.compile(r"^\s*\d{1,3}[.)]\s+")
 _WHO = re.compile(r"^\s*(who|whom|whose)\b", re.I)
 # The last word of a name that is a place or an organisation, not a person
 _NOT_PEOPLE = frozenset(
@@ -46,6 +47,7 @@ def has_answer_type(sentence: str, question: Question, topic: frozenset[str] = f
             runs = [r for r in runs if fold(r[-1]).lower() not in _NOT_PEOPLE]
         return any(fold(w).lower() not in asked and not set(terms(w)) <= topic for r in runs for w in r)
     asked = fold(asked_text).lower()
+    sentence = _LIST_MARKER.sub("", sentence)  # "3. CVS/minuteclinic": an item's number is no figure
     return any(fold(m.group(0)).lower() not in asked for m in _PATTERNS[kind].finditer(sentence))
 
 
