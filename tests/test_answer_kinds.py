@@ -107,7 +107,7 @@ def test_names_with_a_number_are_what_a_question_names_most_specifically(questio
     ("Who attacked the inspector?", "The attack happened outside the Spanish Town Police Station.", False),
     ("Who attacked the inspector?", "Police said Jane Brown, 34, was arrested after the attack.", True),
     ("Who started the chess club?", "The chess club celebrated its anniversary on Saturday.", False),
-    ("Where was the inspector attacked?", "The attack happened outside the Spanish Town Police Station.", True),
+    ("Where was the inspector attacked?", "It happened outside the Spanish Town Police Station.", True),
     ("Which team won the final?", "The final was played in March.", False),
     ("How many clinics does CVS run?", "3. CVS/minuteclinic", False),  # a list item's number
     ("How many clinics does CVS run?", "CVS runs more than 1,100 clinics.", True),
