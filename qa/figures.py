@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from qa.terms import STOPWORDS, stem, term_set
 
-TOKEN = re.compile(r"[$€£]|\d[\d,.]*\w*|\w+(?:[-'’]\w+)*|%|[^\w\s]", re.UNICODE)
+TOKEN = re.compile(r"[$€£₹¥]|\d[\d,.]*\w*|\w+(?:[-'’]\w+)*|%|[^\w\s]", re.UNICODE)
 _NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven "
                                            "twelve thirteen fourteen fifteen sixteen seventeen eighteen "
@@ -31,7 +31,10 @@ _MONTHS |= {m[:3]: n for m, n in _MONTHS.items()} | {"sept": 9}
 # One unit for words news uses interchangeably for the same thing counted.
 _SYNONYMS = {"soldier": "troop", "force": "troop", "personnel": "troop", "serviceman": "troop",
              "percent": "%", "per": "%", "kilometre": "km", "kilometer": "km", "mile": "mile",
-             "dollar": "$", "usd": "$", "euro": "€", "pound": "£"}
+             "dollar": "$", "usd": "$", "euro": "€", "pound": "£", "rupee": "₹", "yen": "¥", "yuan": "¥"}
+# Currencies written before the amount, as symbols or abbreviations ("Rs 42,900", "INR 500")
+CURRENCIES = {"$": "$", "€": "€", "£": "£", "₹": "₹", "¥": "¥", "rs": "₹", "inr": "₹", "usd": "$",
+              "eur": "€", "gbp": "£"}
 _MAX_UNIT_WORDS = 4
 # Words near a figure that say what happened to what it counts: figures of different outcomes count
 # different things and are never compared.
@@ -120,9 +123,10 @@ def figures(sentence: str, units: frozenset[str] | None = None) -> list[Figure]:
 def _figure_at(lower: list[str], i: int, value: float) -> tuple[int, int, str | None, float]:
     """The figure whose number is token i: (first token, end token, unit, value with its scale)."""
     first, j = i, i + 1
-    currency = lower[i - 1] if i > 0 and lower[i - 1] in ("$", "€", "£") else None
+    before = i - 2 if i > 1 and lower[i - 1] == "" else i - 1  # "Rs. 42,900" (its "." is stripped)
+    currency = CURRENCIES.get(lower[before]) if before >= 0 else None
     if currency:
-        first = i - 1
+        first = before
     if j < len(lower) and lower[j] in SCALES:
         value *= SCALES[lower[j]]
         j += 1

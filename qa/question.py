@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from qa.errors import QuestionError
-from qa.figures import TOKEN, normal_unit, outcome_of, unit_of
+from qa.figures import CURRENCIES, TOKEN, normal_unit, outcome_of, unit_of
 from qa.terms import STOPWORDS, WORD, fold, names, terms
 
 MAX_CHARS = 2000  # longer questions are cut
@@ -29,6 +29,7 @@ class AnswerType(Enum):
     NAME = "name"
 
 
+MONEY = frozenset(CURRENCIES.values())
 _REASON_Q = re.compile(r"^\s*(why|how come|for what reason|what (is|was) the reason)\b", re.I)
 _DATE_Q = re.compile(r"\b(when|what (year|date|day|month|decade|century|time)|which (year|date|day|"
                      r"month|decade|century)|in what year)\b", re.I)
@@ -183,7 +184,7 @@ def asked_units(text: str, kind: AnswerType | None) -> frozenset[str] | None:
             or (re.search(r"\bhow much\b", q) and _CHANGE.search(q)):
         return frozenset({"%"})
     if re.search(r"\bhow (much|large|big)\b|\b(cost|worth|spend|spent|budget|price)\b", q):
-        return frozenset({"$", "€", "£"})
+        return MONEY
     many = re.search(r"\bhow many\s+(.+)", text, re.I) or counted
     if many:
         unit = unit_of(TOKEN.findall(many.group(many.lastindex or 0)))

@@ -149,7 +149,8 @@ def test_shingles_ignore_case_and_punctuation_and_are_stable():
     ("How many North Korean troops are in Russia?", {"troop"}),
     ("How many missiles did North Korea fire?", {"missile"}),
     ("How much did South Korea's exports rise in October?", {"%"}),
-    ("How large is the new US weapons package?", {"$", "€", "£"}),
+    ("How large is the new US weapons package?", {"$", "€", "£", "₹", "¥"}),
+    ("What is the price of the new phone in India?", {"$", "€", "£", "₹", "¥"}),
     ("When will Kim Yong-hyun visit Washington?", {"date", "year"}),
     ("What is the latest estimate of North Korean troops in Russia?", {"troop"}),
     ("What did Lloyd Austin say?", set()),
@@ -171,6 +172,9 @@ def test_figures_are_read_with_their_unit():
         (7.0, "missile", "seven short-range ballistic missiles")]
     assert read("A new $425 million weapons package.") == [(425e6, "$", "$425 million")]
     assert read("Exports rose 4.6 percent, the 13th straight month.") == [(4.6, "%", "4.6 percent")]
+    assert read("It comes in at Rs 42,900, or Rs. 500 a month, and costs ¥5,000 (300 rupees) used.") == [
+        (42900.0, "₹", "Rs 42,900"), (500.0, "₹", "Rs. 500"), (5000.0, "¥", "¥5,000"),
+        (300.0, "₹", "300 rupees")]
     assert read("He will visit Washington on November 20, and in 2025.") == [
         ("11-20", "date", "November 20"), ("2025", "year", "2025")]
     assert read("The city has hosted the final nine times since the stadium opened.") == [
