@@ -97,7 +97,8 @@ class ServedEngine(Engine):
     def answer(self, question: str, history: Sequence[str] = (),
                options: AnswerOptions = DEFAULT_OPTIONS) -> Answer:
         if self._processes is not None:
-            build = self.index.loaded_build_id if isinstance(self.index, LiveIndex) else None
+            # The build this process answers from (and notices a newer one by, as its own answers do)
+            build = self.index.get().build_id if isinstance(self.index, LiveIndex) else None
             answer = self._processes.answer(question, history, options, build)
             if answer is not None:
                 return answer

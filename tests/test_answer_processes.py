@@ -104,6 +104,24 @@ def test_after_a_rebuild_the_workers_answer_from_the_new_build(served) -> None:
     assert answer.found and "41,000 containers" in answer.citations[0].sentence
 
 
+def test_a_build_made_by_another_process_is_picked_up(served, real_embedder) -> None:
+    engine, _ = served
+    (engine.settings.corpus_dir / "2024-11-21-vellmora.md").write_text(
+        "---\ntitle: Vellmora quay opens\ndate: 2024-11-21\n---\n\n"
+        "The new quay of Vellmora opened on Thursday with berths for 14 ships.\n", encoding="utf-8")
+    build_index(engine.settings, real_embedder)  # as `qa index` run beside the app
+    new = engine.index.current_build_id()
+    deadline = time.monotonic() + 60
+    while (answer := engine.answer("How many ships can berth at the Vellmora quay?")).build_id != new:
+        assert time.monotonic() < deadline, answer.build_id
+        time.sleep(0.2)
+    assert answer.found and "14 ships" in answer.citations[0].sentence
+    while engine.index.loaded_build_id != new:  # the server process follows too (for cited passages)
+        assert time.monotonic() < deadline
+        engine.answer("How many ships can berth at the Vellmora quay?")
+        time.sleep(0.2)
+
+
 def test_a_worker_that_dies_is_replaced_and_no_question_is_lost(served) -> None:
     engine, said = served
     victim = engine._processes.pids()[0]
