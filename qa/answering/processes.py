@@ -2,15 +2,16 @@
 different cores instead of taking turns at one interpreter lock.
 
 `AnswerProcesses(settings, count)` starts `count` workers (`python -m qa.answering.processes`),
-each with its own `Engine` over the same index (a folder index is read from the same files; each
-worker notices a new build and loads it in the background, as the web app's engine does). A
-question goes to an idle worker over a pipe and its `Answer` comes back; `answer` returns None
-while no worker is ready (they are still starting, or one died and is being replaced), and the
-caller then answers in its own process. A worker that dies is reported and started again.
+each with its own `Engine` over the same index. A question goes to an idle worker and its `Answer`
+comes back; `answer` returns None while no worker is ready (they are still starting, or one died
+and is being replaced), and the caller then answers in its own process. A worker that dies is
+reported and started again. Each question names the folder index's build the caller answers from:
+a worker on another build loads the newest first, so after a rebuild the workers answer from it.
 
 The two ends speak pickles over a socket pair: the parent sends the `Settings` once, the worker
 replies "ready" once its index and question encoder are loaded, then each request is
-(question, history, options, build id) and each reply ("answer", Answer) or ("error", class name, message).
+(question, history, options, build id) and each reply ("answer", Answer) or ("error", class name,
+message). A worker exits when its socket closes, so it never outlives the server.
 """
 
 from __future__ import annotations
