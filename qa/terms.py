@@ -64,10 +64,15 @@ def term_set(text: str) -> frozenset[str]:
     return frozenset(terms(text))
 
 
+def name_runs(text: str) -> list[list[str]]:
+    """The names in `text`, each as its words: runs of capitalized words that do not start the text
+    or a sentence ("Von Miller", "University of Notre Dame")."""
+    return [WORD.findall(m.group(0)) for m in NAME_RUN.finditer(text)]
+
+
 def name_words(text: str) -> list[str]:
-    """The words of the names in `text`: runs of capitalized words that do not start the text or a
-    sentence ("Von Miller", "University of Notre Dame")."""
-    return [w for m in NAME_RUN.finditer(text) for w in WORD.findall(m.group(0))]
+    """The words of the names in `text` (`name_runs`), one list."""
+    return [w for run in name_runs(text) for w in run]
 
 
 def names(text: str) -> list[str]:

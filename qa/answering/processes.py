@@ -191,20 +191,18 @@ def _serve(conn: Connection) -> None:
     try:
         embedder = SentenceTransformerEmbedder.from_settings(settings)
         engine = Engine(settings, embedder, background_reload=True)
-        with engine.reading():
-            pass
-        embedder.encode_questions(["warm up"])
+        engine.answer("warm up")  # the index and the question encoder loaded, as the server's are
     except errors.QAError as exc:
         conn.send(str(exc))
         return
     conn.send(READY)
+    live = engine.index if isinstance(engine.index, LiveIndex) else None  # None: a database index
     while True:
         try:
             question, history, options, build = conn.recv()
         except EOFError:
             return
         try:
-            live = engine.index if isinstance(engine.index, LiveIndex) else None
             if build is not None and live is not None and live.loaded_build_id != build:
                 live.get(wait=True)
             conn.send(("answer", engine.answer(question, history, options)))

@@ -12,7 +12,7 @@ from collections.abc import Collection
 
 from qa.figures import MONTH_NAMES, NUMBER_WORDS, SCALES, states_figure
 from qa.question import MAX_PHRASE, AnswerType, Question
-from qa.terms import NAME_RUN, WORD, fold, term_set, terms
+from qa.terms import WORD, fold, name_runs, term_set, terms
 
 CUES = ("answer_type", "counted", "phrase", "novelty")  # the cues, in the order `fuse` adds them
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(" + "|".join([*NUMBER_WORDS, *SCALES, "half"]) + r")\b", re.I)
@@ -42,7 +42,7 @@ def has_answer_type(sentence: str, question: Question, topic: frozenset[str] = f
         return False
     if kind is AnswerType.NAME:  # a day or a month is capitalized, but names no one and no place
         asked = {fold(w).lower() for w in WORD.findall(asked_text)} | _CALENDAR
-        runs = [WORD.findall(m.group(0)) for m in NAME_RUN.finditer(sentence)]
+        runs = name_runs(sentence)
         if _WHO.match(asked_text):  # a person is asked for: "Wilson County" or "the Crown Court" is none
             runs = [r for r in runs if fold(r[-1]).lower() not in _NOT_PEOPLE]
         return any(fold(w).lower() not in asked and not set(terms(w)) <= topic for r in runs for w in r)

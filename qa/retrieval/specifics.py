@@ -20,8 +20,8 @@ from qa.terms import STOPWORDS, fold
 # "RTX 4090", "iOS 17", "COVID-19"; not a score or a range ("Denver 0-4")
 _VERSIONED = re.compile(r"\b([A-Za-z][\w'’]*)[\s-]+(\d{1,5}[A-Za-z]?)\b(?![-–]\d)")
 _YEAR = re.compile(r"1[89]\d\d|20\d\d")  # "Apple 2020" is a name and a year, not a version
-_NOT_NAMES = STOPWORDS | frozenset(MONTH_NAMES) | {m[:3] for m in MONTH_NAMES} | {
-    "how", "what", "which", "who", "whom", "whose", "when", "where", "why", "did", "does", "do", "is", "was"}
+# Words before a number that name nothing: question and function words, months ("March 15")
+_NOT_NAMES = STOPWORDS | frozenset(MONTH_NAMES) | {m[:3] for m in MONTH_NAMES} | {"whose"}
 
 
 def specifics(text: str) -> tuple[str, ...]:
