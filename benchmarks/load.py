@@ -53,6 +53,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from build import DATA, generate  # noqa: E402
 
+from tests.proc import children  # noqa: E402
+
 NEW_ARTICLE = """date 2025-06-0{d} Harbour authority of Zorblax {i} reports record cargo
 Reporter {i} Published June 0{d}, 2025 | 10:00 AM
 Zorblax, (Harbour Wire) The harbour authority of Zorblax {i} said its cranes moved {n} containers in May.
@@ -191,20 +193,6 @@ ENDPOINTS: dict[str, Call] = {"chat `ask`, direct (POST /gradio_api/run/ask)": a
                               "REST (POST /api/ask)": ask_rest}
 
 
-def workers_of(pid: int) -> list[int]:
-    """The app's answer worker processes (QA_ANSWER_PROCESSES)."""
-    out = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            parent = next(line.split()[1] for line in (proc / "status").read_text().splitlines()
-                          if line.startswith("PPid:"))
-            if parent == str(pid) and b"qa.answering.processes" in (proc / "cmdline").read_bytes():
-                out.append(int(proc.name))
-        except (OSError, StopIteration):
-            continue
-    return out
-
-
 def ratio(args: argparse.Namespace, engine: object, base: str, questions: list[str], load: str,
           app_pid: int) -> None:
     """--rounds rounds, each the engine alone and then every endpoint for --seconds: each endpoint's
@@ -220,7 +208,7 @@ def ratio(args: argparse.Namespace, engine: object, base: str, questions: list[s
             runs[name].append(summary(name, run, time.monotonic() - started))
             print(runs[name][-1], flush=True)
     alone = [r["throughput_per_s"] for r in runs["engine alone"]]
-    workers = workers_of(app_pid)
+    workers = children(app_pid)
     memory = (f"App resident memory after the rounds: server process {rss_mb(app_pid):.0f} MB"
               + "".join(f", answer worker {rss_mb(w):.0f} MB" for w in workers) + ".")
     lines = ["# Served answers/s against the engine's own", "",

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.conftest import DATA, ROOT
+from tests.proc import children
 from tests.test_app import _free_port
 from tests.webserver import serve, standard_site
 
@@ -140,33 +141,19 @@ def test_rest_ask_is_the_cli_answer(open_app: Served) -> None:
     assert {"sentence", "title", "date", "source", "url", "passage"} <= set(data["citations"][0])
 
 
-def _answer_workers(pid: int) -> list[int]:
-    """The answer worker processes started by process `pid` (Linux /proc)."""
-    out = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
-            cmdline = (status.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if fields.get("PPid", "").strip() == str(pid) and b"qa.answering.processes" in cmdline:
-            out.append(int(status.parent.name))
-    return out
-
-
 def test_with_answer_processes_the_workers_answer_the_api_and_the_chat(tmp_path: Path) -> None:
     with app_py(tmp_path, {"QA_ANSWER_PROCESSES": "2"}) as served:
         deadline = time.monotonic() + 120
         while "answering in 2 worker processes" not in served.log.read_text():
             assert time.monotonic() < deadline, served.log.read_text()
             time.sleep(0.2)
-        assert len(_answer_workers(served.pid)) == 2
+        assert len(children(served.pid)) == 2
         rest = httpx.post(served.url("/api/ask"), json={"question": AUSTIN}, timeout=60).json()
         assert rest["found"] and rest["text"].startswith('"I call upon them to withdraw')
         assert_verbatim(served.corpus, rest)
         chat = httpx.post(served.url("/gradio_api/run/ask"), json={"data": [AUSTIN, []]}, timeout=60)
         assert chat.status_code == 200 and chat.json()["data"][0]["text"] == rest["text"]
-        workers = _answer_workers(served.pid)
+        workers = children(served.pid)
     deadline = time.monotonic() + 20  # a worker stops when its server process has gone
     while any(Path(f"/proc/{w}").exists() for w in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
